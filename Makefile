@@ -1,0 +1,65 @@
+# Birge: `make run` serves the embedded app, `make test` runs the whole suite.
+# Only Python 3.11+ and make are needed; everything else is installed into .venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+WEB_WORKERS ?= 3
+
+.PHONY: help install install-dev run test stack lint migrate seed messages lock bench clean
+
+help:
+	@echo "make run    install, migrate, seed Almaty's demo data, serve http://$(HOST):$(PORT) (embedded)"
+	@echo "make test   install and run the whole test suite"
+	@echo "make stack  full stack on local PostgreSQL + Redis: $(WEB_WORKERS) ASGI workers, Celery worker and beat"
+	@echo "make lint   ruff check";  echo "make messages  update and compile kk/ru/en catalogues"
+	@echo "make lock   re-pin requirements.lock from pyproject.toml"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Birge needs Python 3.11 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo "Birge is starting at http://$(HOST):$(PORT)/"
+	$(BIN)/uvicorn civic.asgi:application --ws-per-message-deflate false --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+stack: install
+	./scripts/stack.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l kk -l ru -l en --ignore=.venv --ignore=tests --ignore=bench --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+lock: install-dev
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
+
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

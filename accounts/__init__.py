@@ -1,0 +1,1 @@
+"""People and places: the user model, Almaty's districts, roles."""

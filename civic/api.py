@@ -1,0 +1,85 @@
+"""The JSON API at /api/v1/: one NinjaAPI, error handlers mapping everything to JSON.
+
+Browsers authenticate with the Django session; unsafe methods then need the CSRF token
+(django-ninja's session auth checks it). Errors are always JSON: {"detail": message, "code"}.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, JsonResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from .errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Birge API",
+    version="1",
+    description="Civic participation and live voting for Almaty.",
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(
+        request, {"detail": str(exc.message), "code": exc.code}, status=exc.status
+    )
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return api.create_response(
+        request,
+        {"detail": "The data sent is not valid.", "code": "invalid", "errors": exc.errors},
+        status=422,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return api.create_response(
+        request, {"detail": "Authentication required.", "code": "not_authenticated"}, status=401
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return api.create_response(
+        request, {"detail": str(exc), "code": "http_error"}, status=exc.status_code
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    logger.exception("unhandled API error")
+    return api.create_response(
+        request, {"detail": "Internal error. It has been logged.", "code": "internal"}, status=500
+    )
+
+
+def api_not_found(request, rest: str = ""):
+    return JsonResponse({"detail": "No such API endpoint.", "code": "not_found"}, status=404)
+
+
+from accounts.api import router as accounts_router  # noqa: E402
+from polls.api import router as polls_router  # noqa: E402
+
+api.add_router("/", accounts_router)
+api.add_router("/", polls_router)

@@ -1,0 +1,126 @@
+"""manage.py seed_demo: Almaty's demo data. Safe to run again: it creates what is missing.
+
+Demo accounts with known passwords are only created in demo mode (BIRGE_DEMO_MODE, on by
+default in the embedded mode, off in production).
+"""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.districts import ensure_districts
+from accounts.models import District, Role, User
+from accounts.services import role_grant
+from communities.models import Community
+
+DEMO_ACCOUNTS = [
+    # email, password, display name, district slug, roles, superuser
+    ("citizen@demo.birge.kz", "birge-citizen-2026", "Айгерим", "bostandyk", [], False),
+    ("lead@demo.birge.kz", "birge-lead-2026", "Тимур (Трамвайное депо)", "almaly", [], False),
+    (
+        "official@demo.birge.kz",
+        "birge-official-2026",
+        "Акимат Алматы",
+        "medeu",
+        [Role.OFFICIAL],
+        False,
+    ),
+    (
+        "moderator@demo.birge.kz",
+        "birge-moderator-2026",
+        "Модератор Birge",
+        "auezov",
+        [Role.MODERATOR],
+        False,
+    ),
+    ("admin@demo.birge.kz", "birge-admin-2026", "Администратор", None, [Role.OFFICIAL], True),
+]
+
+DEMO_COMMUNITIES = [
+    (
+        "tram-depot",
+        "Трамвайное депо — сообществу",
+        Community.Kind.CITIZEN_GROUP,
+        "Жители и архитекторы, которые готовят проект реконструкции бывшего трамвайного депо "
+        "в общественное пространство: эскизный проект, смета, обсуждения с соседями.",
+        ["almaly", "zhetysu"],
+    ),
+    (
+        "green-almaty",
+        "Жасыл Алматы",
+        Community.Kind.NGO,
+        "Экологическое объединение: субботники в парках, посадка деревьев, мониторинг "
+        "качества воздуха вместе с жителями.",
+        ["bostandyk", "medeu", "auezov"],
+    ),
+    (
+        "velo-almaty",
+        "Велосипедный Алматы",
+        Community.Kind.CITIZEN_GROUP,
+        "Велосипедисты города за безопасную сеть велодорожек и удобные переходы.",
+        ["almaly", "bostandyk", "auezov"],
+    ),
+    (
+        "kamkor-social",
+        "Қамқор — социальное предприятие",
+        Community.Kind.SOCIAL_BUSINESS,
+        "Кафе и мастерские, где работают люди с инвалидностью; доступная среда в городе.",
+        ["turksib"],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed Almaty's demo data (districts, communities, demo accounts). Idempotent."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        created = ensure_districts(District)
+        self.stdout.write(f"Districts: {District.objects.count()} ({created} new)")
+        self._communities()
+        if settings.DEMO_MODE:
+            self._accounts()
+            from polls.demo import seed_polls
+
+            seed_polls(User.objects.get(email="official@demo.birge.kz"), self.stdout)
+        else:
+            self.stdout.write("Demo mode is off: no demo accounts or votes created.")
+
+    def _communities(self):
+        for slug, name, kind, description, district_slugs in DEMO_COMMUNITIES:
+            community, _created = Community.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "description": description,
+                    "status": Community.Status.APPROVED,
+                },
+            )
+            community.districts.set(District.objects.filter(slug__in=district_slugs))
+        self.stdout.write(f"Communities: {Community.objects.count()}")
+
+    def _accounts(self):
+        rows = []
+        for email, password, name, district_slug, roles, superuser in DEMO_ACCOUNTS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User(email=email)
+            user.display_name = name
+            user.district = District.objects.filter(slug=district_slug).first()
+            user.is_staff = superuser
+            user.is_superuser = superuser
+            # Demo passwords are reset on every run so the printed table stays true.
+            user.set_password(password)
+            user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            for role in roles:
+                role_grant(actor=None, user=user, role=role)
+            rows.append((email, password, ", ".join(r.value for r in roles) or "citizen"))
+        self.stdout.write("\nDemo accounts (demo mode only):")
+        width = max(len(r[0]) for r in rows)
+        for email, password, roles in rows:
+            self.stdout.write(f"  {email:<{width}}  {password:<22}  {roles}")

@@ -1,0 +1,321 @@
+"""The shared real-time helper: message envelope, group names, and pushes after commit.
+
+Every websocket message Birge sends has one envelope: {"type", "seq", "payload"} (poll
+results flatten their payload into the envelope, as their protocol documents). Services
+call `broadcast_on_commit`; nothing is pushed for a transaction that rolls back, and a
+failed push is logged, never raised: the database is the truth and clients resync from a
+snapshot when they reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# Channel-layer message type that consumers implement as `def realtime_event(self, event)`.
+CONSUMER_HANDLER = "realtime.event"
+
+# Every group name, topic and event type of the live protocol, in one place.
+TOPIC_POLL_RESULTS = "poll.results"
+GROUP_POLL_PUBLIC = "polls.{id}.public"
+GROUP_POLL_OFFICIALS = "polls.{id}.officials"
+EVENT_RESULTS_SNAPSHOT = "results.snapshot"
+EVENT_RESULTS_UPDATE = "results.update"
+EVENT_ERROR = "error"
+
+
+def envelope(event_type: str, *, seq: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The one shape of every message sent to a browser."""
+    return {"type": event_type, "seq": seq, "payload": payload}
+
+
+def group_send_now(group: str, message: dict[str, Any]) -> bool:
+    """Send `message` to every socket in `group`; log and return False if the layer fails."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(group, {"type": CONSUMER_HANDLER, "message": message})
+    except Exception:  # a push must never fail the caller: clients resync on reconnect
+        logger.warning("realtime push to %s failed", group, exc_info=True)
+        return False
+    return True
+
+
+def broadcast_on_commit(group: str, build: Callable[[], dict[str, Any]]) -> None:
+    """After the current transaction commits, build the message and send it to `group`.
+
+    `build` runs after commit, so it sees committed state (counts, statuses) only.
+    """
+
+    def _push() -> None:
+        try:
+            message = build()
+        except Exception:
+            logger.exception("building realtime message for %s failed", group)
+            return
+        group_send_now(group, message)
+
+    transaction.on_commit(_push)
+
+
+def channel_layer_status() -> str:
+    """'ok' if the channel layer can carry a message now, else a short reason.
+
+    The Redis layers are probed with a PING on their own server (a round trip through
+    pub/sub would leave a subscription behind per probe); the in-memory layer with a real
+    send and receive.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return "not configured"
+    hosts = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts")
+    if hosts:
+        import redis
+
+        host = hosts[0]
+        url = host if isinstance(host, str) else host["address"]
+        try:
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except Exception as exc:
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+    async def _probe() -> str:
+        channel = await layer.new_channel("healthz.")
+        await layer.send(channel, {"type": "healthz.ping"})
+        received = await asyncio.wait_for(layer.receive(channel), timeout=2)
+        return "ok" if received.get("type") == "healthz.ping" else "unexpected reply"
+
+    try:
+        return async_to_sync(_probe)()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+# --- Coalesced pushes ----------------------------------------------------------------------
+#
+# A state change marks its topic item dirty after commit (cheap: a Redis SADD, or a set in
+# memory). A ticker in every server process that has live sockets wakes once per tick, claims
+# dirty items (at most once per item per tick across all processes, with SET NX PX), computes
+# each item's message once and fans it out through the channel layer. So the work per tick is
+# one computation per changed item, whatever the number of sockets, never one push per vote,
+# and a change after a computation re-marks the item so the last state is always sent.
+
+Compute = Callable[[int, int], list[tuple[str, dict[str, Any]]]]
+_topics: dict[str, Compute] = {}
+
+
+def register_topic(topic: str, compute: Compute) -> None:
+    """`compute(item_id, seq)` returns [(group, message), ...] built from committed state."""
+    _topics[topic] = compute
+
+
+def now_seq() -> int:
+    """Sequence numbers are milliseconds: rising across processes and restarts, no state."""
+    return time.time_ns() // 1_000_000
+
+
+def tick_seconds() -> float:
+    return settings.REALTIME_TICK_MS / 1000
+
+
+class _LocalStore:
+    """One process, no Redis: the embedded mode."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._dirty: dict[str, set[int]] = {}
+        self._last: dict[tuple[str, int], float] = {}
+
+    def mark(self, topic: str, item_id: int) -> None:
+        with self._lock:
+            self._dirty.setdefault(topic, set()).add(item_id)
+
+    async def claim(self, topic: str) -> list[int]:
+        now = time.monotonic()
+        claimed = []
+        with self._lock:
+            for item_id in list(self._dirty.get(topic, ())):
+                if now - self._last.get((topic, item_id), 0) >= tick_seconds() * 0.95:
+                    self._dirty[topic].discard(item_id)
+                    self._last[(topic, item_id)] = now
+                    claimed.append(item_id)
+        return claimed
+
+
+class _RedisStore:
+    def __init__(self, url: str, prefix: str):
+        import redis
+        import redis.asyncio
+
+        self.prefix = prefix
+        # Short timeouts: a Redis outage must not hold up a vote that already committed.
+        self._sync = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._url = url
+        self._async: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _key(self, *parts) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
+
+    def mark(self, topic: str, item_id: int) -> None:
+        self._sync.sadd(self._key("dirty", topic), item_id)
+
+    def _client(self):
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        if loop not in self._async:
+            self._async[loop] = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=2, socket_connect_timeout=2
+            )
+        return self._async[loop]
+
+    async def claim(self, topic: str) -> list[int]:
+        client = self._client()
+        members = await client.smembers(self._key("dirty", topic))
+        claimed = []
+        tick_ms = max(1, int(settings.REALTIME_TICK_MS * 0.95))
+        for raw in members:
+            item_id = int(raw)
+            if await client.set(self._key("tick", topic, item_id), 1, nx=True, px=tick_ms):
+                # Removed before the computation reads the database: a change committed
+                # after this re-marks the item and is sent next tick.
+                await client.srem(self._key("dirty", topic), raw)
+                claimed.append(item_id)
+        return claimed
+
+
+_store: _LocalStore | _RedisStore | None = None
+_store_lock = threading.Lock()
+
+
+def _get_store():
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                _store = (
+                    _RedisStore(settings.REDIS_URL, f"{settings.CACHE_KEY_PREFIX}:rt")
+                    if settings.REDIS_URL
+                    else _LocalStore()
+                )
+    return _store
+
+
+def reset_store() -> None:
+    """Forget the store (tests that change REDIS_URL or the tick)."""
+    global _store
+    _store = None
+
+
+def mark_dirty(topic: str, item_id: int) -> None:
+    """Say that `item_id` of `topic` changed. Never raises: a push is never worth a failure."""
+    try:
+        _get_store().mark(topic, item_id)
+    except Exception:
+        logger.warning("could not mark %s %s for a push", topic, item_id, exc_info=True)
+
+
+def mark_dirty_on_commit(topic: str, item_id: int) -> None:
+    transaction.on_commit(lambda: mark_dirty(topic, item_id))
+
+
+# Items this process has sockets for, so it can resend them after an outage.
+_watched: dict[tuple[str, int], int] = {}
+_tickers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> ticker task
+
+
+def watch(topic: str, item_id: int) -> None:
+    _watched[(topic, item_id)] = _watched.get((topic, item_id), 0) + 1
+    _ensure_ticker()
+
+
+def unwatch(topic: str, item_id: int) -> None:
+    count = _watched.get((topic, item_id), 0) - 1
+    if count <= 0:
+        _watched.pop((topic, item_id), None)
+    else:
+        _watched[(topic, item_id)] = count
+
+
+def _ensure_ticker() -> None:
+    loop = asyncio.get_running_loop()
+    task = _tickers.get(loop)
+    if task is None or task.done():
+        _tickers[loop] = loop.create_task(_ticker(), name="birge-realtime-ticker")
+
+
+async def stop_tickers() -> None:
+    for loop, task in list(_tickers.items()):
+        task.cancel()
+        _tickers.pop(loop, None)
+
+
+async def _push(topic: str, item_id: int) -> None:
+    from channels.db import database_sync_to_async
+
+    compute = _topics[topic]
+    messages = await database_sync_to_async(compute)(item_id, now_seq())
+    layer = get_channel_layer()
+    for group, message in messages:
+        await layer.group_send(group, {"type": CONSUMER_HANDLER, "message": message})
+
+
+async def tick_once() -> int:
+    """Claim and push every dirty item once. Returns how many items were pushed."""
+    pushed = 0
+    store = _get_store()
+    for topic in list(_topics):
+        for item_id in await store.claim(topic):
+            try:
+                await _push(topic, item_id)
+                pushed += 1
+            except Exception:
+                logger.warning("push of %s %s failed; it is retried", topic, item_id, exc_info=True)
+                mark_dirty(topic, item_id)
+    return pushed
+
+
+async def _ticker() -> None:
+    healthy = True
+    last_resync = time.monotonic()
+    while True:
+        await asyncio.sleep(tick_seconds())
+        # Every few seconds the current state of everything watched here is pushed even if
+        # nothing changed: a message lost in a Redis outage (or while the layer was still
+        # re-subscribing) is made good within that time. Clients drop what they have seen.
+        if time.monotonic() - last_resync >= settings.REALTIME_RESYNC_SECONDS:
+            last_resync = time.monotonic()
+            for topic, item_id in list(_watched):
+                mark_dirty(topic, item_id)
+        try:
+            await tick_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if healthy:
+                logger.warning("realtime ticker failed; retrying every tick", exc_info=True)
+            healthy = False
+            continue
+        if not healthy:
+            logger.info("realtime ticker recovered; resending %d watched items", len(_watched))
+            for topic, item_id in list(_watched):
+                mark_dirty(topic, item_id)
+            healthy = True

@@ -1,0 +1,1 @@
+"""Settings modules: base (environment-driven, embedded defaults), production, test."""

@@ -1,0 +1,19 @@
+"""Test settings: the base settings as the environment gives them, made fast and isolated.
+
+DATABASE_URL and REDIS_URL still decide which services the suite runs against; this only
+keeps Celery in-process (tests that need a real worker start one explicitly) and uses a
+fast password hasher.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHE_KEY_PREFIX = "birge-test"
+CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX  # noqa: F405
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

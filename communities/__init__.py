@@ -1,0 +1,1 @@
+"""Communities and the urban initiatives they propose."""

@@ -1,0 +1,7 @@
+"""App configuration for communities."""
+
+from django.apps import AppConfig
+
+
+class CommunitiesConfig(AppConfig):
+    name = "communities"

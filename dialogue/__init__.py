@@ -1,0 +1,1 @@
+"""City Dialogue: threads, official answers and live Q&A sessions."""

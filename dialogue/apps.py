@@ -1,0 +1,7 @@
+"""App configuration for dialogue."""
+
+from django.apps import AppConfig
+
+
+class DialogueConfig(AppConfig):
+    name = "dialogue"

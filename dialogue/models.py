@@ -1,0 +1,1 @@
+"""Models of dialogue (added by their own issues)."""

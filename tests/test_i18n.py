@@ -1,0 +1,206 @@
+"""Three languages: complete catalogues, every page in kk/ru/en, the switcher remembers."""
+
+import ast
+import gettext
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.factories import CommunityFactory
+
+pytestmark = pytest.mark.django_db
+
+LANGS = ["kk", "ru", "en"]
+PUBLIC_PAGES = [
+    "/{lang}/",
+    "/{lang}/polls/",
+    "/{lang}/initiatives/",
+    "/{lang}/communities/",
+    "/{lang}/dialogue/",
+    "/{lang}/accounts/login/",
+    "/{lang}/accounts/signup/",
+    "/{lang}/accounts/password/reset/",
+    "/{lang}/accounts/password/reset/done/",
+    "/{lang}/accounts/confirm-email/",
+]
+CITIZEN_PAGES = [
+    "/{lang}/profile/",
+    "/{lang}/accounts/logout/",
+    "/{lang}/accounts/email/",
+    "/{lang}/accounts/password/change/",
+]
+# Latin words that are right in any language: names, acronyms, the brand, addresses.
+ALLOWED_LATIN = {
+    "birge",
+    "api",
+    "openapi",
+    "english",
+    "mail",
+    "kz",
+    "example",
+    "https",
+    "http",
+    "testserver",
+}
+
+
+class VisibleText(HTMLParser):
+    """Collects text a person sees or hears: text nodes and labelling attributes."""
+
+    SKIP = {"script", "style"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+        self._lang_stack: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.SKIP:
+            self._skip += 1
+        # A lang attribute marks deliberate foreign text (the language switcher's "English").
+        if attrs.get("lang") in {"en", "kk", "ru"} and tag != "html":
+            self._lang_stack.append(tag)
+        for name in ("aria-label", "placeholder", "title", "alt"):
+            if attrs.get(name):
+                self.parts.append(attrs[name])
+        if tag == "input" and attrs.get("type") in {"submit", "button"} and attrs.get("value"):
+            self.parts.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self._skip -= 1
+        if self._lang_stack and self._lang_stack[-1] == tag:
+            self._lang_stack.pop()
+
+    def handle_data(self, data):
+        if not self._skip and not self._lang_stack:
+            self.parts.append(data)
+
+
+def latin_words(html: str) -> set[str]:
+    parser = VisibleText()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    text = re.sub(r"\S+@\S+", " ", text)  # e-mail addresses
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{2,}", text)}
+    return words - ALLOWED_LATIN
+
+
+def _pages(client, pages, lang):
+    for template in pages:
+        url = template.format(lang=lang)
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        html = response.content.decode()
+        assert f'<html lang="{lang}">' in html, url
+        yield url, html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_renders_in_each_language(client, citizen, lang):
+    # What users write may be in any language; the check is about the interface.
+    CommunityFactory(name="Green Almaty", description="Жасыл Алматы")
+    seen = list(_pages(client, PUBLIC_PAGES, lang))
+    client.force_login(citizen)
+    seen += list(_pages(client, CITIZEN_PAGES, lang))
+    assert len(seen) == len(PUBLIC_PAGES) + len(CITIZEN_PAGES)
+    if lang == "en":
+        return
+    for url, html in seen:
+        leftovers = latin_words(html) - {"green", "almaty", "citizen"}
+        assert not leftovers, f"untranslated words on {url} in {lang}: {sorted(leftovers)}"
+
+
+def test_the_latin_word_check_catches_english():
+    assert latin_words("<main><p>Sign in</p></main>") == {"sign", "in"}
+    assert latin_words('<main><button lang="en">English</button><p>Кіру</p></main>') == set()
+
+
+def _unescape(po_string: str) -> str:
+    return ast.literal_eval(f'"{po_string}"')
+
+
+def _po_entries(path):
+    """(msgid, msgstr-joined) for every entry of a .po file but the header."""
+    entries, current = [], {}
+    key = None
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if current.get("msgid") is not None and current["msgid"] != "":
+                entries.append(current)
+            current, key = {}, None
+            continue
+        if line.startswith("#,") and "fuzzy" in line:
+            current["fuzzy"] = True
+        if line.startswith("#"):
+            continue
+        m = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d\])?)\s+"(.*)"$', line)
+        if m:
+            key = m.group(1)
+            current[key] = current.get(key, "") + m.group(2)
+        elif line.startswith('"') and key:
+            current[key] += line[1:-1]
+    return entries
+
+
+@pytest.mark.parametrize(
+    "catalogue",
+    ["locale/kk", "locale/ru", "locale_thirdparty/kk"],
+)
+def test_catalogues_are_complete_and_compiled(catalogue):
+    po = ROOT / catalogue / "LC_MESSAGES" / "django.po"
+    mo = ROOT / catalogue / "LC_MESSAGES" / "django.mo"
+    entries = _po_entries(po)
+    assert entries
+    untranslated = [
+        e["msgid"]
+        for e in entries
+        if e.get("fuzzy") or not any(v for k, v in e.items() if k.startswith("msgstr"))
+    ]
+    assert untranslated == []
+    # The committed .mo is what runs without GNU gettext: it must match the .po.
+    with mo.open("rb") as fh:
+        compiled = gettext.GNUTranslations(fh)
+    for e in entries:
+        if "msgid_plural" in e or "msgctxt" in e:
+            continue
+        expected = _unescape(e["msgstr"])
+        actual = compiled.gettext(_unescape(e["msgid"]))
+        assert actual == expected, f"{catalogue}: stale .mo for {e['msgid']!r}"
+
+
+def test_switcher_changes_language_and_returns_to_the_same_page(client):
+    response = client.post("/i18n/setlang/", {"language": "kk", "next": "/en/communities/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/kk/communities/"
+    assert client.cookies["django_language"].value == "kk"
+    # An unprefixed address now resolves to Kazakh.
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="en")["Location"] == "/kk/"
+
+
+def test_switcher_rejects_unknown_language(client):
+    response = client.post("/i18n/setlang/", {"language": "de", "next": "/en/"})
+    assert response.status_code == 400
+    assert "django_language" not in client.cookies
+
+
+def test_signed_in_users_language_is_remembered(client, citizen):
+    client.force_login(citizen)
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/en/"})
+    citizen.refresh_from_db()
+    assert citizen.preferred_language == "ru"
+    # On another device (no cookie) the saved choice wins over the browser's guess.
+    other = type(client)()
+    other.force_login(citizen)
+    assert other.get("/", HTTP_ACCEPT_LANGUAGE="en")["Location"] == "/ru/"
+    # An explicit language in the address still wins.
+    assert '<html lang="en">' in other.get("/en/").content.decode()
+
+
+def test_accept_language_picks_the_first_page(client):
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="kk,ru;q=0.8")["Location"] == "/kk/"
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")["Location"] == "/en/"

@@ -1,0 +1,81 @@
+"""Pages: the home page, and the error pages in the user's language."""
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading"),
+    [
+        ("kk", "Алматы бірге шешеді"),
+        ("ru", "Алматы решает вместе"),
+        ("en", "Almaty decides together"),
+    ],
+)
+def test_home_explains_and_links_sections(client, lang, heading):
+    html = client.get(f"/{lang}/").content.decode()
+    assert heading in html
+    for section in ("polls", "initiatives", "communities", "dialogue"):
+        assert f'href="/{lang}/{section}/"' in html
+    # Landmarks and the skip link for keyboard and screen-reader users.
+    for landmark in (
+        '<header class="site-header" role="banner">',
+        '<main id="main"',
+        'role="contentinfo"',
+        'class="skip-link"',
+    ):
+        assert landmark in html
+    assert 'name="viewport"' in html
+
+
+def test_root_redirects_to_a_language(client):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 302
+    assert response["Location"] == "/ru/"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("kk", "Бет табылмады"), ("ru", "Страница не найдена"), ("en", "Page not found")],
+)
+def test_404_in_the_users_language(client, lang, text):
+    response = client.get(f"/{lang}/no-such-page/")
+    assert response.status_code == 404
+    assert text in response.content.decode()
+
+
+def test_403_in_the_users_language(client, unverified_user):
+    client.force_login(unverified_user)
+    response = client.get("/ru/profile/")
+    assert response.status_code == 403
+    assert "Подтвердите адрес электронной почты" in response.content.decode()
+
+
+@pytest.mark.urls("tests.urls_boom")
+@pytest.mark.parametrize(
+    ("lang", "text"), [("kk", "Сервер қатесі"), ("ru", "Ошибка сервера"), ("en", "Server error")]
+)
+def test_500_in_the_users_language(lang, text):
+    client = Client(raise_request_exception=False)
+    response = client.get(f"/{lang}/boom/")
+    assert response.status_code == 500
+    assert text in response.content.decode()
+
+
+def test_static_files_are_served_with_licences(client):
+    assert client.get("/static/css/birge.css").status_code == 200
+    assert client.get("/static/vendor/htmx/htmx.min.js").status_code == 200
+    licence = b"".join(client.get("/static/vendor/htmx/LICENSE").streaming_content)
+    assert b"BSD" in licence or b"Permission" in licence
+
+
+def test_csrf_failure_is_our_403_in_the_users_language(citizen):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(citizen)
+    response = client.post("/ru/profile/", {"display_name": "X"})
+    assert response.status_code == 403
+    assert "Обновите страницу" in response.content.decode()
+    citizen.refresh_from_db()
+    assert citizen.display_name != "X"
