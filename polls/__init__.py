@@ -1,0 +1,1 @@
+"""Polls: questions to the city, votes, live results."""

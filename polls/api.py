@@ -1,0 +1,179 @@
+"""JSON API of polls: list, detail, results, votes, and officials' lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import Http404
+from ninja import Field, Header, Router, Schema, Status
+from ninja.security import SessionAuth, django_auth
+
+from civic.errors import NotAuthenticated
+from civic.realtime import now_seq
+
+from .selectors import poll_get, poll_list_public, poll_results_for
+from .services import poll_close, poll_open, vote_cast
+
+router = Router(tags=["polls"])
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+
+
+class PollOut(Schema):
+    id: int
+    title: str
+    kind: str
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    district: str | None
+    results_visibility: str
+    secret_ballot: bool
+    allow_vote_change: bool
+
+
+class ChoiceOut(Schema):
+    id: int
+    label: str
+
+
+class PollDetailOut(PollOut):
+    description: str
+    max_choices: int
+    choices: list[ChoiceOut]
+
+
+class ChoiceResultOut(Schema):
+    id: int
+    votes: int | None
+
+
+class ResultsOut(Schema):
+    type: str
+    seq: int
+    poll: int
+    status: str
+    total_votes: int
+    results_visible: bool
+    choices: list[ChoiceResultOut]
+
+
+class VoteIn(Schema):
+    choices: list[int] = Field(..., max_length=100)
+    code: str | None = Field(None, max_length=32, description="event ballot code (guests)")
+
+    model_config = {"extra": "forbid"}
+
+
+class VoteOut(Schema):
+    poll: int
+    status: str
+    choices: list[int] | None
+    secret: bool
+
+
+def _poll_out(poll) -> dict:
+    return {
+        "id": poll.pk,
+        "title": poll.title,
+        "kind": poll.kind,
+        "status": poll.status,
+        "opens_at": poll.opens_at,
+        "closes_at": poll.closes_at,
+        "district": poll.district.slug if poll.district else None,
+        "results_visibility": poll.results_visibility,
+        "secret_ballot": poll.secret_ballot,
+        "allow_vote_change": poll.allow_vote_change,
+    }
+
+
+def _get(request, poll_id):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    return poll
+
+
+@router.get("/polls", response=list[PollOut])
+def polls(request, status: str | None = None):
+    qs = poll_list_public(user=request.user)
+    if status:
+        qs = qs.filter(status=status)
+    return [_poll_out(p) for p in qs[:200]]
+
+
+@router.get("/polls/{poll_id}", response={200: PollDetailOut, 404: ErrorOut})
+def poll_detail(request, poll_id: int):
+    poll = _get(request, poll_id)
+    return {
+        **_poll_out(poll),
+        "description": poll.description,
+        "max_choices": poll.max_choices,
+        "choices": [{"id": c.pk, "label": c.label} for c in poll.choices.all()],
+    }
+
+
+@router.get("/polls/{poll_id}/results", response={200: ResultsOut, 404: ErrorOut})
+def poll_results(request, poll_id: int):
+    return poll_results_for(_get(request, poll_id), request.user, seq=now_seq())
+
+
+class SessionOrGuest(SessionAuth):
+    """Session auth with CSRF, which also lets guests (event codes) through unauthenticated;
+    the vote service then decides: a citizen's session, or a valid code."""
+
+    def __call__(self, request):
+        return super().__call__(request) or request.user
+
+
+@router.post(
+    "/polls/{poll_id}/votes",
+    response={
+        201: VoteOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: dict,
+    },
+    auth=SessionOrGuest(),
+)
+def poll_vote(
+    request,
+    poll_id: int,
+    data: VoteIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    user = request.user if request.user.is_authenticated else None
+    if user is None and not data.code:
+        raise NotAuthenticated("Sign in to vote, or use a ballot code.")
+    result = vote_cast(
+        poll_id=poll_id,
+        choice_ids=data.choices,
+        user=None if data.code else user,
+        code=data.code,
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, result.as_json())
+
+
+@router.post(
+    "/polls/{poll_id}/open",
+    response={200: PollOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    auth=django_auth,
+)
+def poll_open_api(request, poll_id: int):
+    return _poll_out(poll_open(actor=request.auth, poll_id=poll_id))
+
+
+@router.post(
+    "/polls/{poll_id}/close",
+    response={200: PollOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    auth=django_auth,
+)
+def poll_close_api(request, poll_id: int):
+    return _poll_out(poll_close(actor=request.auth, poll_id=poll_id))

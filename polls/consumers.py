@@ -1,0 +1,46 @@
+"""/ws/polls/{id}/: a snapshot of the results, then coalesced updates, as visibility allows."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import is_official
+from civic import realtime
+from civic.consumers import EnvelopeConsumer
+from civic.errors import NotFound
+
+from .selectors import poll_get, poll_groups, poll_results_for
+from .services import RESULTS_TOPIC
+
+
+class PollResultsConsumer(EnvelopeConsumer):
+    @database_sync_to_async
+    def _load(self):
+        user = self.scope.get("user")
+        poll = poll_get(poll_id=self.scope["url_route"]["kwargs"]["poll_id"], user=user)
+        return poll, is_official(user)
+
+    async def authorize(self):
+        self.poll, self.official = await self._load()
+        if self.poll is None:
+            raise NotFound(_("No such poll."))
+
+    async def groups_for(self):
+        public, officials = poll_groups(self.poll.pk)
+        realtime.watch(RESULTS_TOPIC, self.poll.pk)
+        self.watching = True
+        return [officials if self.official else public]
+
+    async def disconnect(self, code):
+        if getattr(self, "watching", False):
+            realtime.unwatch(RESULTS_TOPIC, self.poll.pk)
+        await super().disconnect(code)
+
+    @database_sync_to_async
+    def _snapshot(self):
+        self.poll.refresh_from_db()
+        return poll_results_for(self.poll, self.scope.get("user"), seq=realtime.now_seq())
+
+    async def snapshot(self):
+        return await self._snapshot()

@@ -1,0 +1,165 @@
+"""Almaty's demo polls for seed_demo: the festival's open vote and one poll of each kind."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from accounts.models import District, User
+
+from .models import EventCode, Poll
+from .services import (
+    ChoiceInput,
+    PollInput,
+    event_codes_generate,
+    poll_close,
+    poll_create,
+    poll_open,
+    poll_schedule,
+    vote_cast,
+)
+
+PRESSING = [
+    ("Экология", "Экология", "Ecology"),
+    ("Көлік", "Транспорт", "Transport"),
+    ("Денсаулық", "Здоровье", "Health"),
+    ("Мәдениет", "Культура", "Culture"),
+    ("Әлеуметтік өмір", "Социальная жизнь", "Social life"),
+    ("Қалалық орта", "Городская среда", "Urban space"),
+]
+FESTIVAL_TITLE_EN = "What are the most pressing problems of Almaty?"
+
+
+def _voters(count: int) -> list[User]:
+    """Demo residents who voted at the festival (verified, spread over the districts)."""
+    districts = list(District.objects.all())
+    voters = []
+    for i in range(count):
+        email = f"resident{i:03d}@demo.birge.kz"
+        user, created = User.objects.get_or_create(
+            email=email,
+            defaults={
+                "display_name": f"Resident {i:03d}",
+                "district": districts[i % len(districts)],
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        voters.append(user)
+    return voters
+
+
+def _poll(official, title, choices, **fields) -> Poll:
+    existing = Poll.objects.filter(title_en=title[2]).first()
+    if existing:
+        return existing
+    now = timezone.now()
+    fields.setdefault("opens_at", now)
+    fields.setdefault("closes_at", now + timedelta(days=14))
+    return poll_create(
+        actor=official,
+        data=PollInput(
+            title_kk=title[0],
+            title_ru=title[1],
+            title_en=title[2],
+            choices=[ChoiceInput(*c) for c in choices],
+            **fields,
+        ),
+    )
+
+
+def _vote_some(poll: Poll, voters: list[User], rng: random.Random, weights: list[int]) -> None:
+    choice_ids = list(poll.choices.values_list("pk", flat=True))
+    for voter in voters:
+        picks = set()
+        while len(picks) < rng.randint(1, poll.max_choices):
+            picks.add(rng.choices(choice_ids, weights=weights[: len(choice_ids)])[0])
+        vote_cast(poll_id=poll.pk, choice_ids=sorted(picks), user=voter)
+
+
+def seed_polls(official: User, stdout) -> None:
+    rng = random.Random(2026)  # the same demo every time
+    voters = _voters(60)
+    now = timezone.now()
+
+    festival = _poll(
+        official,
+        (
+            "Алматының ең өзекті мәселелері қандай?",
+            "Какие проблемы Алматы самые острые?",
+            FESTIVAL_TITLE_EN,
+        ),
+        PRESSING,
+        description_kk="Қала қауымдастықтары фестивалінің ашық дауыс беруі. Үш мәселеге дейін таңдаңыз.",
+        description_ru="Открытое голосование фестиваля городских сообществ. Выберите до трёх проблем.",
+        description_en="The open vote of the festival of city communities. Choose up to three problems.",
+        kind=Poll.Kind.MULTIPLE,
+        max_choices=3,
+    )
+    if festival.status == Poll.Status.DRAFT:
+        poll_open(actor=official, poll_id=festival.pk)
+        _vote_some(festival, voters[:45], rng, [9, 8, 5, 3, 4, 7])
+    if not EventCode.objects.filter(poll=festival).exists():
+        event_codes_generate(actor=official, poll_id=festival.pk, count=24)
+
+    scheduled = _poll(
+        official,
+        (
+            "Медеуде велосипед жолы керек пе?",
+            "Нужна ли велодорожка по улице в Медеуском районе?",
+            "Should Medeu get a protected bike lane?",
+        ),
+        [("Иә", "Да", "Yes"), ("Жоқ", "Нет", "No"), ("Білмеймін", "Не знаю", "Not sure")],
+        opens_at=now + timedelta(days=3),
+        closes_at=now + timedelta(days=10),
+    )
+    if scheduled.status == Poll.Status.DRAFT:
+        poll_schedule(actor=official, poll_id=scheduled.pk)
+
+    closed = _poll(
+        official,
+        (
+            "Саябақтағы сенбілік қай күні өтсін?",
+            "В какой день провести субботник в парке?",
+            "Which day for the park clean-up?",
+        ),
+        [("Сенбі", "Суббота", "Saturday"), ("Жексенбі", "Воскресенье", "Sunday")],
+        opens_at=now - timedelta(minutes=5),
+        closes_at=now + timedelta(minutes=5),
+    )
+    if closed.status == Poll.Status.DRAFT:
+        poll_open(actor=official, poll_id=closed.pk)
+        _vote_some(closed, voters[:30], rng, [2, 1])
+        poll_close(actor=official, poll_id=closed.pk)
+
+    secret = _poll(
+        official,
+        (
+            "Қауымдастық кеңесінің төрағасын сайлау",
+            "Выборы председателя совета сообществ",
+            "Electing the chair of the communities council",
+        ),
+        [
+            ("Айгүл Серікқызы", "Айгуль Серикова", "Aigul Serikova"),
+            ("Ержан Омаров", "Ержан Омаров", "Yerzhan Omarov"),
+            ("Дина Ли", "Дина Ли", "Dina Li"),
+        ],
+        secret_ballot=True,
+        results_visibility=Poll.Visibility.HIDDEN,
+    )
+    if secret.status == Poll.Status.DRAFT:
+        poll_open(actor=official, poll_id=secret.pk)
+        _vote_some(secret, voters[:20], rng, [3, 3, 2])
+
+    codes = EventCode.objects.filter(poll=festival, used_at__isnull=True, revoked_at__isnull=True)[
+        :3
+    ]
+    stdout.write(f"Polls: {Poll.objects.count()} (festival vote: /en/polls/{festival.pk}/)")
+    stdout.write(
+        "Event ballot codes for the festival vote, e.g.: " + ", ".join(c.code for c in codes)
+    )

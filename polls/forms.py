@@ -1,0 +1,79 @@
+"""Forms of the officials' poll pages. They only collect input; services validate and act."""
+
+from django import forms
+from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import DistrictChoiceField
+from accounts.models import District
+
+from .models import Poll
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class PollForm(forms.Form):
+    title_kk = forms.CharField(label=_("Question (Kazakh)"), max_length=200)
+    title_ru = forms.CharField(label=_("Question (Russian)"), max_length=200)
+    title_en = forms.CharField(label=_("Question (English)"), max_length=200)
+    description_kk = forms.CharField(
+        label=_("Description (Kazakh)"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    description_ru = forms.CharField(
+        label=_("Description (Russian)"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    description_en = forms.CharField(
+        label=_("Description (English)"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Poll.Kind.choices)
+    max_choices = forms.IntegerField(
+        label=_("At most this many choices"), min_value=1, max_value=30, initial=1
+    )
+    district = DistrictChoiceField(
+        label=_("Only for residents of"),
+        queryset=District.objects.all(),
+        required=False,
+        empty_label=_("The whole city"),
+    )
+    opens_at = forms.DateTimeField(
+        label=_("Opens at (Almaty time)"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    closes_at = forms.DateTimeField(
+        label=_("Closes at (Almaty time)"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    results_visibility = forms.ChoiceField(label=_("Results"), choices=Poll.Visibility.choices)
+    allow_vote_change = forms.BooleanField(
+        label=_("Voters may change their vote until close"), required=False
+    )
+    secret_ballot = forms.BooleanField(label=_("Secret ballot"), required=False)
+
+
+class ChoiceForm(forms.Form):
+    label_kk = forms.CharField(label=_("Choice (Kazakh)"), max_length=200, required=False)
+    label_ru = forms.CharField(label=_("Choice (Russian)"), max_length=200, required=False)
+    label_en = forms.CharField(label=_("Choice (English)"), max_length=200, required=False)
+
+
+ChoiceFormSet = formset_factory(ChoiceForm, extra=6, max_num=30)
+
+
+class CodesForm(forms.Form):
+    count = forms.IntegerField(label=_("How many codes"), min_value=1, max_value=2000, initial=50)

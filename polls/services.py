@@ -1,0 +1,738 @@
+"""Every state change of polls: create, schedule, open, close, vote, event codes, tallies.
+
+Views, the API, consumers, Celery tasks and commands all call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
+
+from .models import (
+    Ballot,
+    BallotChoice,
+    BallotTally,
+    Choice,
+    ChoiceTally,
+    EventCode,
+    IdempotencyRecord,
+    Participation,
+    Poll,
+)
+from .permissions import require_can_manage, require_can_vote
+
+logger = logging.getLogger(__name__)
+
+RESULTS_TOPIC = TOPIC_POLL_RESULTS
+TITLE_MAX = 200
+DESCRIPTION_MAX = 4000
+MAX_CHOICES_PER_POLL = 30
+MAX_CODES_PER_BATCH = 2000
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off paper
+CODE_LENGTH = 10  # 32**10 = 2**50 possibilities
+IDEMPOTENCY_KEY_MAX = 128
+
+
+class PollNotOpen(Forbidden):
+    default_message = _("This poll is not open for voting.")
+
+
+class AlreadyVoted(Conflict):
+    default_message = _("You have already voted in this poll.")
+
+
+# --- Validation helpers -----------------------------------------------------------------------
+
+
+def _clean_text(value, *, name: str, max_length: int, required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_("%(field)s must be text.") % {"field": name})
+    if "\x00" in value:
+        raise InvalidInput(_("%(field)s contains invalid characters.") % {"field": name})
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(_("%(field)s is required.") % {"field": name})
+    if len(value) > max_length:
+        raise InvalidInput(
+            _("%(field)s is too long (at most %(max)d characters).")
+            % {"field": name, "max": max_length}
+        )
+    return value
+
+
+@dataclass
+class ChoiceInput:
+    label_kk: str
+    label_ru: str
+    label_en: str
+
+
+@dataclass
+class PollInput:
+    title_kk: str
+    title_ru: str
+    title_en: str
+    choices: list[ChoiceInput]
+    description_kk: str = ""
+    description_ru: str = ""
+    description_en: str = ""
+    kind: str = Poll.Kind.SINGLE
+    max_choices: int = 1
+    district_id: int | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: str = Poll.Visibility.LIVE
+    allow_vote_change: bool = False
+    secret_ballot: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _validate_poll_input(data: PollInput) -> dict:
+    fields = {}
+    for lang in ("kk", "ru", "en"):
+        fields[f"title_{lang}"] = _clean_text(
+            getattr(data, f"title_{lang}"), name=_("Title"), max_length=TITLE_MAX, required=True
+        )
+        fields[f"description_{lang}"] = _clean_text(
+            getattr(data, f"description_{lang}"),
+            name=_("Description"),
+            max_length=DESCRIPTION_MAX,
+            required=False,
+        )
+    if data.kind not in Poll.Kind.values:
+        raise InvalidInput(_("Unknown poll kind."))
+    if data.results_visibility not in Poll.Visibility.values:
+        raise InvalidInput(_("Unknown results visibility."))
+    choices = data.choices or []
+    if len(choices) < 2:
+        raise InvalidInput(_("A poll needs at least two choices."))
+    if len(choices) > MAX_CHOICES_PER_POLL:
+        raise InvalidInput(
+            _("A poll can have at most %(n)d choices.") % {"n": MAX_CHOICES_PER_POLL}
+        )
+    max_choices = 1 if data.kind == Poll.Kind.SINGLE else int(data.max_choices or 0)
+    if not 1 <= max_choices <= len(choices):
+        raise InvalidInput(_("“At most” must be between 1 and the number of choices."))
+    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+        raise InvalidInput(_("The poll must close after it opens."))
+    if data.secret_ballot and data.allow_vote_change:
+        raise InvalidInput(_("A secret ballot cannot be changed after it is cast."))
+    cleaned_choices = [
+        {
+            f"label_{lang}": _clean_text(
+                getattr(c, f"label_{lang}"), name=_("Choice"), max_length=TITLE_MAX, required=True
+            )
+            for lang in ("kk", "ru", "en")
+        }
+        for c in choices
+    ]
+    fields.update(
+        kind=data.kind,
+        max_choices=max_choices,
+        district_id=data.district_id,
+        opens_at=data.opens_at,
+        closes_at=data.closes_at,
+        results_visibility=data.results_visibility,
+        allow_vote_change=bool(data.allow_vote_change),
+        secret_ballot=bool(data.secret_ballot),
+    )
+    return {"fields": fields, "choices": cleaned_choices}
+
+
+def _create_tally_shards(poll: Poll) -> None:
+    shards = range(settings.POLL_TALLY_SHARDS)
+    BallotTally.objects.bulk_create(
+        [BallotTally(poll=poll, shard=s) for s in shards], ignore_conflicts=True
+    )
+    ChoiceTally.objects.bulk_create(
+        [ChoiceTally(poll=poll, choice=c, shard=s) for c in poll.choices.all() for s in shards],
+        ignore_conflicts=True,
+    )
+
+
+# --- Lifecycle --------------------------------------------------------------------------------
+
+
+def poll_create(*, actor, data: PollInput) -> Poll:
+    """An official drafts a poll with its choices."""
+    require_can_manage(actor)
+    cleaned = _validate_poll_input(data)
+    with transaction.atomic():
+        poll = Poll.objects.create(created_by=actor, status=Poll.Status.DRAFT, **cleaned["fields"])
+        Choice.objects.bulk_create(
+            [Choice(poll=poll, position=i, **c) for i, c in enumerate(cleaned["choices"])]
+        )
+        _create_tally_shards(poll)
+    logger.info("poll %s created by user %s", poll.pk, actor.pk)
+    return poll
+
+
+def _get_for_update(poll_id: int) -> Poll:
+    try:
+        return Poll.objects.select_for_update().get(pk=poll_id)
+    except (Poll.DoesNotExist, ValueError, OverflowError):
+        raise NotFound(_("No such poll.")) from None
+
+
+def poll_schedule(*, actor, poll_id: int) -> Poll:
+    """Draft → scheduled: it opens by itself at opens_at (Celery beat)."""
+    require_can_manage(actor)
+    with transaction.atomic():
+        poll = _get_for_update(poll_id)
+        if poll.status != Poll.Status.DRAFT:
+            raise Conflict(_("Only a draft can be scheduled."))
+        if not poll.opens_at or not poll.closes_at:
+            raise InvalidInput(_("Set when the poll opens and closes first."))
+        if poll.closes_at <= timezone.now():
+            raise InvalidInput(_("The closing time has already passed."))
+        poll.status = Poll.Status.SCHEDULED
+        poll.save(update_fields=["status"])
+    return poll
+
+
+def poll_open(*, actor, poll_id: int) -> Poll:
+    """Draft or scheduled → open, now. `actor` None is the scheduler."""
+    if actor is not None:
+        require_can_manage(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        poll = _get_for_update(poll_id)
+        if poll.status not in (Poll.Status.DRAFT, Poll.Status.SCHEDULED):
+            raise Conflict(_("Only a draft or scheduled poll can be opened."))
+        if poll.closes_at is None or poll.closes_at <= now:
+            raise InvalidInput(_("Set a closing time in the future first."))
+        poll.status = Poll.Status.OPEN
+        poll.opened_at = now
+        if poll.opens_at is None or poll.opens_at > now:
+            poll.opens_at = now
+        poll.save(update_fields=["status", "opened_at", "opens_at"])
+        _create_tally_shards(poll)
+        mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
+    logger.info("poll %s opened by %s", poll.pk, f"user {actor.pk}" if actor else "the scheduler")
+    return poll
+
+
+def _count_from_ballots(poll: Poll) -> dict:
+    """The exact result, from the ballot rows (the truth), not the counters."""
+    per_choice = dict(
+        BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
+    )
+    total = Ballot.objects.filter(poll=poll).count()
+    return {
+        "total_votes": total,
+        "choices": [{"id": c.pk, "votes": per_choice.get(c.pk, 0)} for c in poll.choices.all()],
+    }
+
+
+def poll_close(*, actor, poll_id: int) -> Poll:
+    """Open → closed. Waits for the votes in flight (they hold the gate shared), then freezes
+    the exact final result; votes that come after see the poll closed. `actor` None is the
+    scheduler."""
+    if actor is not None:
+        require_can_manage(actor)
+    with transaction.atomic():
+        _gate(poll_id, exclusive=True)
+        poll = _get_for_update(poll_id)
+        if poll.status != Poll.Status.OPEN:
+            raise Conflict(_("Only an open poll can be closed."))
+        now = timezone.now()
+        poll.status = Poll.Status.CLOSED
+        poll.closed_at = now
+        if poll.closes_at > now:
+            poll.closes_at = now
+        poll.final_result = _count_from_ballots(poll)
+        poll.save(update_fields=["status", "closed_at", "closes_at", "final_result"])
+        mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
+    logger.info("poll %s closed with %s ballots", poll.pk, poll.final_result["total_votes"])
+    return poll
+
+
+def polls_advance_schedule() -> dict:
+    """Open scheduled polls whose time has come and close open polls whose time is up.
+
+    Safe to run twice or concurrently: each poll is changed under its row lock.
+    """
+    now = timezone.now()
+    opened = closed = 0
+    for poll_id in Poll.objects.filter(status=Poll.Status.SCHEDULED, opens_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        try:
+            poll_open(actor=None, poll_id=poll_id)
+            opened += 1
+        except (Conflict, InvalidInput) as exc:
+            logger.info("poll %s not opened: %s", poll_id, exc)
+    for poll_id in Poll.objects.filter(status=Poll.Status.OPEN, closes_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        try:
+            poll_close(actor=None, poll_id=poll_id)
+            closed += 1
+        except Conflict as exc:
+            logger.info("poll %s not closed: %s", poll_id, exc)
+    return {"opened": opened, "closed": closed}
+
+
+# --- Voting -----------------------------------------------------------------------------------
+
+
+@dataclass
+class VoteResult:
+    poll_id: int
+    choices: list[int] | None  # None for a secret ballot: the answer does not repeat it
+    changed: bool = False
+    replayed: bool = False
+
+    def as_json(self) -> dict:
+        return {
+            "poll": self.poll_id,
+            "status": "changed" if self.changed else "recorded",
+            "choices": self.choices,
+            "secret": self.choices is None,
+        }
+
+
+def _parse_choice_ids(choice_ids) -> list[int]:
+    if not isinstance(choice_ids, list | tuple) or not choice_ids:
+        raise InvalidInput(_("Choose at least one option."), code="no_choice")
+    parsed = []
+    for raw in choice_ids:
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise InvalidInput(_("A choice is given by its number."), code="bad_choice")
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidInput(_("A choice is given by its number."), code="bad_choice") from None
+        if not 0 < value < 2**63:
+            raise InvalidInput(_("This choice does not belong to the poll."), code="foreign_choice")
+        parsed.append(value)
+    if len(set(parsed)) != len(parsed):
+        raise InvalidInput(_("The same choice was given twice."), code="duplicate_choice")
+    return parsed
+
+
+# Namespace of the advisory locks that gate voting against closing (first key of two).
+POLL_GATE_LOCK = 7301
+
+
+def _gate(poll_id: int, *, exclusive: bool) -> None:
+    """Votes take the poll's gate shared, closing takes it exclusively (PostgreSQL).
+
+    PostgreSQL's lock manager queues fairly: once a close is waiting, new votes wait behind
+    it, so a close is never starved by a stream of votes, and it starts only after every
+    vote in flight has committed. (Row locks would not do: new FOR SHARE lockers pass a
+    waiting FOR UPDATE.) SQLite runs one writer at a time, so it needs no gate.
+    """
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [POLL_GATE_LOCK, int(poll_id)])
+
+
+def _lock_open_poll(poll_id: int) -> bool:
+    """Take the gate shared and tell whether the poll is open now, by the database's clock."""
+    _gate(poll_id, exclusive=False)
+    return Poll.objects.filter(pk=poll_id, status=Poll.Status.OPEN, closes_at__gt=Now()).exists()
+
+
+def _not_open_error(poll_id: int) -> PollNotOpen:
+    poll = Poll.objects.only("status", "closes_at").get(pk=poll_id)
+    if poll.status == Poll.Status.OPEN or poll.status == Poll.Status.CLOSED:
+        return PollNotOpen(_("This poll is closed."), code="poll_closed")
+    if poll.status == Poll.Status.SCHEDULED:
+        return PollNotOpen(_("This poll has not opened yet."), code="poll_not_open")
+    return PollNotOpen(_("This poll is not open for voting."), code="poll_not_open")
+
+
+def _tally(poll_id: int, add: list[int], remove: list[int], ballots: int) -> None:
+    shard = random.randrange(settings.POLL_TALLY_SHARDS)
+    # Counter rows are locked in one order (by choice id) so two votes never deadlock.
+    for choice_id, delta in sorted([(c, 1) for c in add] + [(c, -1) for c in remove]):
+        if delta > 0:
+            ChoiceTally.objects.filter(choice_id=choice_id, shard=shard).update(
+                votes=F("votes") + 1
+            )
+            continue
+        # A shard never goes below zero (a CHECK constraint): take the vote off one that has it.
+        for candidate in (shard, *range(settings.POLL_TALLY_SHARDS)):
+            if ChoiceTally.objects.filter(choice_id=choice_id, shard=candidate, votes__gt=0).update(
+                votes=F("votes") - 1
+            ):
+                break
+        else:
+            logger.error("choice %s had no vote to take off; run verify_tallies", choice_id)
+    if ballots:
+        BallotTally.objects.filter(poll_id=poll_id, shard=shard).update(
+            ballots=F("ballots") + ballots
+        )
+
+
+def _find_code(poll: PollMeta, code: str) -> EventCode:
+    normalized = "".join(ch for ch in str(code).upper() if ch.isalnum())
+    if not normalized or len(normalized) > 16:
+        raise InvalidInput(_("This ballot code is not valid."), code="bad_code")
+    found = EventCode.objects.filter(code=normalized).first()
+    if found is None:
+        raise Forbidden(_("This ballot code is not valid."), code="bad_code")
+    if found.poll_id != poll.pk:
+        raise Forbidden(_("This ballot code is for another poll."), code="code_other_poll")
+    if found.revoked_at:
+        raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
+    if found.used_at:
+        raise AlreadyVoted(_("This ballot code has already been used."), code="code_used")
+    return found
+
+
+def _replay(scope: str, key: str | None, poll_id: int) -> VoteResult | None:
+    if not key:
+        return None
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if record is None:
+        return None
+    if record.poll_id != poll_id:
+        raise Conflict(
+            _("This Idempotency-Key was used for another request."), code="idempotency_mismatch"
+        )
+    data = record.response
+    return VoteResult(
+        poll_id=poll_id, choices=data["choices"], changed=data["status"] == "changed", replayed=True
+    )
+
+
+@dataclass(frozen=True)
+class PollMeta:
+    """What the vote path needs of a poll that has left draft: it no longer changes."""
+
+    pk: int
+    district_id: int | None
+    max_choices: int
+    secret_ballot: bool
+    allow_vote_change: bool
+    choice_ids: frozenset[int]
+
+
+_meta_cache: dict[int, PollMeta] = {}
+_META_CACHE_MAX = 1000
+
+
+def _poll_meta(poll_id) -> PollMeta:
+    """The poll's fixed settings, from this process's memory after the first vote.
+
+    Only polls past draft are cached: their choices and rules cannot be edited any more.
+    Whether the poll is open is never taken from here: the vote transaction reads it.
+    """
+    try:
+        poll_id = int(poll_id)
+    except (ValueError, TypeError, OverflowError):
+        raise NotFound(_("No such poll.")) from None
+    meta = _meta_cache.get(poll_id)
+    if meta is not None:
+        return meta
+    poll = (
+        Poll.objects.filter(pk=poll_id).exclude(status=Poll.Status.DRAFT).first()
+        if 0 < poll_id < 2**63
+        else None
+    )
+    if poll is None:
+        raise NotFound(_("No such poll."))
+    meta = PollMeta(
+        pk=poll.pk,
+        district_id=poll.district_id,
+        max_choices=poll.max_choices,
+        secret_ballot=poll.secret_ballot,
+        allow_vote_change=poll.allow_vote_change,
+        choice_ids=frozenset(poll.choices.values_list("pk", flat=True)),
+    )
+    if len(_meta_cache) >= _META_CACHE_MAX:
+        _meta_cache.clear()
+    _meta_cache[poll_id] = meta
+    return meta
+
+
+def vote_cast(
+    *,
+    poll_id: int,
+    choice_ids,
+    user=None,
+    code: str | None = None,
+    idempotency_key: str | None = None,
+) -> VoteResult:
+    """Cast (or, where the poll allows, change) one ballot: by a citizen, or with an event code.
+
+    The ballot row is the truth; the counters move in the same transaction. Nothing is pushed
+    before commit, and nothing on this path goes through Celery.
+    """
+    poll = _poll_meta(poll_id)
+    if idempotency_key is not None:
+        idempotency_key = str(idempotency_key).strip()
+        if (
+            not idempotency_key
+            or len(idempotency_key) > IDEMPOTENCY_KEY_MAX
+            or "\x00" in idempotency_key
+        ):
+            raise InvalidInput(
+                _("The Idempotency-Key header is not valid."), code="bad_idempotency_key"
+            )
+
+    if code is None:
+        if user is None or not user.is_authenticated:
+            from civic.errors import NotAuthenticated
+
+            raise NotAuthenticated(_("Sign in to vote, or use a ballot code."))
+        require_can_vote(user, poll)
+        scope = f"user:{user.pk}"
+        replay = _replay(scope, idempotency_key, poll.pk)
+        if replay:
+            return replay
+
+    wanted = _parse_choice_ids(choice_ids)
+    if len(wanted) > poll.max_choices:
+        raise InvalidInput(
+            _("Choose at most %(n)d options.") % {"n": poll.max_choices}, code="too_many_choices"
+        )
+    if not set(wanted) <= poll.choice_ids:
+        raise InvalidInput(_("This choice does not belong to the poll."), code="foreign_choice")
+
+    if code is not None:
+        event_code = _find_code(poll, code)
+        scope = f"code:{event_code.pk}"
+        replay = _replay(scope, idempotency_key, poll.pk)
+        if replay:
+            return replay
+
+    try:
+        with transaction.atomic():
+            if not _lock_open_poll(poll.pk):
+                raise _not_open_error(poll.pk)
+            if code is not None:
+                result = _cast_with_code(poll, event_code, wanted)
+            elif poll.secret_ballot:
+                result = _cast_secret(poll, user, wanted)
+            else:
+                result = _cast_open(poll, user, wanted)
+            if idempotency_key:
+                IdempotencyRecord.objects.create(
+                    scope=scope, key=idempotency_key, poll_id=poll.pk, response=result.as_json()
+                )
+            mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
+    except (IntegrityError, AlreadyVoted) as exc:
+        # A concurrent request of the same voter won the race; if it carried the same
+        # Idempotency-Key, its answer is this request's answer too.
+        replay = _replay(scope, idempotency_key, poll.pk)
+        if replay:
+            return replay
+        if isinstance(exc, AlreadyVoted):
+            raise
+        raise AlreadyVoted() from None
+    return result
+
+
+def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> Ballot:
+    ballot = Ballot.objects.create(poll_id=poll.pk, **ballot_fields)
+    BallotChoice.objects.bulk_create(
+        [BallotChoice(ballot=ballot, choice_id=c, poll_id=poll.pk) for c in wanted]
+    )
+    _tally_new_ballot(poll.pk, wanted)
+    return ballot
+
+
+def _tally_new_ballot(poll_id: int, wanted: list[int]) -> None:
+    """+1 on each chosen choice's counter and on the ballot counter, in one shard."""
+    if connection.vendor != "postgresql":
+        _tally(poll_id, add=wanted, remove=[], ballots=1)
+        return
+    shard = random.randrange(settings.POLL_TALLY_SHARDS)
+    # One round trip. The choice rows are locked in choice order, then the ballot row, the
+    # same order for every vote, so two votes never deadlock.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH locked AS (
+                SELECT id FROM {ChoiceTally._meta.db_table}
+                WHERE shard = %s AND choice_id = ANY(%s) ORDER BY choice_id FOR UPDATE
+            ), bumped AS (
+                UPDATE {ChoiceTally._meta.db_table} SET votes = votes + 1
+                WHERE id IN (SELECT id FROM locked) RETURNING 1
+            )
+            UPDATE {BallotTally._meta.db_table} SET ballots = ballots + 1
+            WHERE poll_id = %s AND shard = %s AND (SELECT count(*) FROM bumped) >= 0
+            """,  # noqa: S608 - table names are ours
+            [shard, sorted(wanted), poll_id, shard],
+        )
+
+
+def _cast_open(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
+    if not poll.allow_vote_change:
+        # The unique constraint (poll, voter) decides: a second ballot is an IntegrityError.
+        _insert_ballot(poll, wanted, voter=user, cast_at=timezone.now())
+        return VoteResult(poll_id=poll.pk, choices=wanted)
+    existing = Ballot.objects.select_for_update().filter(poll_id=poll.pk, voter=user).first()
+    if existing is None:
+        _insert_ballot(poll, wanted, voter=user, cast_at=timezone.now())
+        return VoteResult(poll_id=poll.pk, choices=wanted)
+    before = list(existing.selections.values_list("choice_id", flat=True))
+    if sorted(before) == sorted(wanted):
+        return VoteResult(poll_id=poll.pk, choices=wanted, changed=False)
+    existing.selections.all().delete()
+    BallotChoice.objects.bulk_create(
+        [BallotChoice(ballot=existing, choice_id=c, poll_id=poll.pk) for c in wanted]
+    )
+    existing.changed_at = timezone.now()
+    existing.save(update_fields=["changed_at"])
+    _tally(
+        poll.pk,
+        add=[c for c in wanted if c not in before],
+        remove=[c for c in before if c not in wanted],
+        ballots=0,
+    )
+    return VoteResult(poll_id=poll.pk, choices=wanted, changed=True)
+
+
+def _cast_secret(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
+    # Who took part and what was chosen go to two tables with nothing in common: the ballot
+    # has a random id, no voter and no time.
+    Participation.objects.create(poll_id=poll.pk, voter=user)
+    _insert_ballot(poll, wanted)
+    return VoteResult(poll_id=poll.pk, choices=None)
+
+
+def _cast_with_code(poll: PollMeta, event_code: EventCode, wanted: list[int]) -> VoteResult:
+    used = EventCode.objects.filter(
+        pk=event_code.pk, used_at__isnull=True, revoked_at__isnull=True
+    ).update(used_at=timezone.now())
+    if not used:
+        # Another request used it first, or it was revoked meanwhile.
+        event_code.refresh_from_db()
+        if event_code.revoked_at:
+            raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
+        raise AlreadyVoted(_("This ballot code has already been used."), code="code_used")
+    if poll.secret_ballot:
+        _insert_ballot(poll, wanted)
+        return VoteResult(poll_id=poll.pk, choices=None)
+    _insert_ballot(poll, wanted, code=event_code, cast_at=timezone.now())
+    return VoteResult(poll_id=poll.pk, choices=wanted)
+
+
+# --- Event codes ------------------------------------------------------------------------------
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def event_codes_generate(*, actor, poll_id: int, count: int) -> list[EventCode]:
+    """Generate `count` one-time ballot codes for a poll, as one printable batch."""
+    require_can_manage(actor)
+    if (
+        not isinstance(count, int)
+        or isinstance(count, bool)
+        or not 1 <= count <= MAX_CODES_PER_BATCH
+    ):
+        raise InvalidInput(
+            _("Generate between 1 and %(n)d codes at a time.") % {"n": MAX_CODES_PER_BATCH}
+        )
+    with transaction.atomic():
+        poll = _get_for_update(poll_id)
+        if poll.status == Poll.Status.CLOSED:
+            raise Conflict(_("The poll is closed."))
+        import uuid
+
+        batch = uuid.uuid4()
+        codes = set()
+        while len(codes) < count:
+            codes.add(_new_code())
+        taken = set(EventCode.objects.filter(code__in=codes).values_list("code", flat=True))
+        rows = [EventCode(poll=poll, code=c, batch=batch, created_by=actor) for c in codes - taken]
+        EventCode.objects.bulk_create(rows)
+    logger.info("%d event codes generated for poll %s by user %s", len(rows), poll.pk, actor.pk)
+    return list(EventCode.objects.filter(batch=batch))
+
+
+def event_codes_revoke(
+    *, actor, poll_id: int, code_ids: list[int] | None = None, batch=None
+) -> int:
+    """Revoke unused codes (some, or a whole batch). Returns how many were revoked."""
+    require_can_manage(actor)
+    codes = EventCode.objects.filter(poll_id=poll_id, used_at__isnull=True, revoked_at__isnull=True)
+    if code_ids is not None:
+        codes = codes.filter(pk__in=code_ids)
+    elif batch is not None:
+        codes = codes.filter(batch=batch)
+    else:
+        raise InvalidInput(_("Say which codes to revoke."))
+    return codes.update(revoked_at=timezone.now())
+
+
+# --- Tallies ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Drift:
+    poll_id: int
+    what: str  # "ballots" or "choice <id>"
+    counted: int  # from the counters
+    actual: int  # from the ballot rows
+
+
+def tallies_verify(*, poll_id: int | None = None, repair: bool = False) -> list[Drift]:
+    """Compare every counter with the ballot rows; with repair, make the counters agree."""
+    polls = Poll.objects.exclude(status=Poll.Status.DRAFT)
+    if poll_id is not None:
+        polls = polls.filter(pk=poll_id)
+    drifts: list[Drift] = []
+    for poll in polls:
+        with transaction.atomic():
+            if repair:
+                # Stop votes on this poll while the counters are rewritten.
+                _gate(poll.pk, exclusive=True)
+                _create_tally_shards(poll)
+            actual = _count_from_ballots(poll)
+            counted_total = sum(
+                BallotTally.objects.filter(poll=poll).values_list("ballots", flat=True)
+            )
+            poll_drifts = []
+            if counted_total != actual["total_votes"]:
+                poll_drifts.append(Drift(poll.pk, "ballots", counted_total, actual["total_votes"]))
+            counted = _counter_totals(poll.pk)
+            for row in actual["choices"]:
+                if counted.get(row["id"], 0) != row["votes"]:
+                    poll_drifts.append(
+                        Drift(
+                            poll.pk, f"choice {row['id']}", counted.get(row["id"], 0), row["votes"]
+                        )
+                    )
+            if repair and poll_drifts:
+                BallotTally.objects.filter(poll=poll).update(ballots=0)
+                BallotTally.objects.filter(poll=poll, shard=0).update(ballots=actual["total_votes"])
+                ChoiceTally.objects.filter(poll=poll).update(votes=0)
+                for row in actual["choices"]:
+                    ChoiceTally.objects.filter(choice_id=row["id"], shard=0).update(
+                        votes=row["votes"]
+                    )
+                mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
+            drifts += poll_drifts
+    return drifts
+
+
+def _counter_totals(poll_id: int) -> dict[int, int]:
+    from django.db.models import Sum
+
+    return dict(
+        ChoiceTally.objects.filter(poll_id=poll_id).values_list("choice").annotate(n=Sum("votes"))
+    )

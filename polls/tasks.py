@@ -1,0 +1,20 @@
+"""Celery tasks of polls: thin, idempotent, calling the services."""
+
+from celery import shared_task
+from django.conf import settings
+
+from civic.celery import app
+
+from .services import polls_advance_schedule
+
+
+@shared_task(name="polls.advance_schedule", ignore_result=True)
+def advance_schedule():
+    """Open and close polls on time. Running it twice changes nothing the second time."""
+    return polls_advance_schedule()
+
+
+app.conf.beat_schedule["polls-advance-schedule"] = {
+    "task": "polls.advance_schedule",
+    "schedule": float(settings.POLL_SCHEDULE_SECONDS),
+}

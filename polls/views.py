@@ -1,0 +1,253 @@
+"""Poll pages: the list, a poll with its vote form and live results, and officials' pages."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import is_official
+from civic.errors import DomainError
+from civic.realtime import now_seq
+from civic.views import domain_error_response
+
+from .forms import ChoiceFormSet, CodesForm, PollForm
+from .models import EventCode, Poll
+from .permissions import require_can_manage
+from .selectors import (
+    event_code_batches,
+    poll_get,
+    poll_list_public,
+    poll_results_for,
+    results_rows,
+    voter_state,
+)
+from .services import (
+    ChoiceInput,
+    PollInput,
+    event_codes_generate,
+    event_codes_revoke,
+    poll_close,
+    poll_create,
+    poll_open,
+    poll_schedule,
+    vote_cast,
+)
+
+
+def poll_list(request):
+    polls = list(poll_list_public(user=request.user)[:200])
+    groups = {status: [p for p in polls if p.status == status] for status in Poll.Status.values}
+    return render(
+        request, "polls/index.html", {"groups": groups, "is_official": is_official(request.user)}
+    )
+
+
+def _detail_context(request, poll, **extra):
+    message = poll_results_for(poll, request.user, seq=now_seq())
+    return {
+        "poll": poll,
+        "results": message,
+        "rows": results_rows(poll, message),
+        "voter": voter_state(poll, request.user),
+        "code": request.GET.get("code", "")[:32],
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def poll_detail(request, poll_id: int):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    if request.method == "POST":
+        code = request.POST.get("code", "").strip() or None
+        choices = request.POST.getlist("choice")
+        user = None if code else request.user
+        try:
+            result = vote_cast(poll_id=poll.pk, choice_ids=choices, user=user, code=code)
+        except DomainError as exc:
+            context = _detail_context(
+                request, poll, error=exc.message, selected=choices, code=code or ""
+            )
+            return render(request, "polls/detail.html", context, status=exc.status)
+        messages.success(
+            request,
+            _("Your vote has been changed.")
+            if result.changed
+            else _("Thank you! Your vote is counted."),
+        )
+        return redirect("polls:detail", poll_id=poll.pk)
+    return render(request, "polls/detail.html", _detail_context(request, poll))
+
+
+# --- Officials ------------------------------------------------------------------------------
+
+
+def _official_only(view):
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        try:
+            require_can_manage(request.user)
+        except DomainError as exc:
+            return domain_error_response(request, exc)
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+@_official_only
+def manage_list(request):
+    polls = Poll.objects.select_related("district").order_by("-created_at")[:200]
+    return render(request, "polls/manage_list.html", {"polls": polls})
+
+
+@_official_only
+@require_http_methods(["GET", "POST"])
+def manage_create(request):
+    form = PollForm(request.POST or None)
+    formset = ChoiceFormSet(request.POST or None, prefix="choices")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        choices = [
+            ChoiceInput(
+                f.cleaned_data["label_kk"], f.cleaned_data["label_ru"], f.cleaned_data["label_en"]
+            )
+            for f in formset
+            if any(f.cleaned_data.get(k) for k in ("label_kk", "label_ru", "label_en"))
+        ]
+        d = form.cleaned_data
+        data = PollInput(
+            title_kk=d["title_kk"],
+            title_ru=d["title_ru"],
+            title_en=d["title_en"],
+            description_kk=d["description_kk"],
+            description_ru=d["description_ru"],
+            description_en=d["description_en"],
+            choices=choices,
+            kind=d["kind"],
+            max_choices=d["max_choices"],
+            district_id=d["district"].pk if d["district"] else None,
+            opens_at=d["opens_at"],
+            closes_at=d["closes_at"],
+            results_visibility=d["results_visibility"],
+            allow_vote_change=d["allow_vote_change"],
+            secret_ballot=d["secret_ballot"],
+        )
+        try:
+            poll = poll_create(actor=request.user, data=data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The poll is saved as a draft."))
+            return redirect("polls:manage_detail", poll_id=poll.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "polls/manage_form.html", {"form": form, "formset": formset}, status=status
+    )
+
+
+@_official_only
+def manage_detail(request, poll_id: int):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    context = _detail_context(
+        request, poll, batches=event_code_batches(poll), codes_form=CodesForm()
+    )
+    return render(request, "polls/manage_detail.html", context)
+
+
+ACTIONS = {"schedule": poll_schedule, "open": poll_open, "close": poll_close}
+
+
+@_official_only
+@require_POST
+def manage_action(request, poll_id: int, action: str):
+    service = ACTIONS.get(action)
+    if service is None:
+        raise Http404
+    try:
+        service(actor=request.user, poll_id=poll_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("polls:manage_detail", poll_id=poll_id)
+
+
+@_official_only
+@require_POST
+def manage_codes(request, poll_id: int):
+    form = CodesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Generate between 1 and 2000 codes at a time."))
+        return redirect("polls:manage_detail", poll_id=poll_id)
+    try:
+        codes = event_codes_generate(
+            actor=request.user, poll_id=poll_id, count=form.cleaned_data["count"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("polls:manage_detail", poll_id=poll_id)
+    return redirect("polls:codes_print", poll_id=poll_id, batch=codes[0].batch)
+
+
+@_official_only
+@require_POST
+def manage_codes_revoke(request, poll_id: int, batch):
+    try:
+        n = event_codes_revoke(actor=request.user, poll_id=poll_id, batch=batch)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(n)d unused codes revoked.") % {"n": n})
+    return redirect("polls:manage_detail", poll_id=poll_id)
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    return svg[svg.index("<svg") :]
+
+
+@_official_only
+def codes_print(request, poll_id: int, batch):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    codes = EventCode.objects.filter(poll=poll, batch=batch).order_by("id")
+    if not codes:
+        raise Http404
+    base = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
+    sheet = [
+        {
+            "code": c,
+            "url": f"{base}?code={c.code}",
+            "qr": mark_safe(_qr_svg(f"{base}?code={c.code}")),  # noqa: S308 - SVG we generate
+        }
+        for c in codes
+    ]
+    return render(request, "polls/codes_print.html", {"poll": poll, "sheet": sheet})
+
+
+def poll_qr(request, poll_id: int):
+    """The poll's own QR code (for the projector and posters)."""
+    from django.http import HttpResponse
+
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    url = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
+    return HttpResponse(_qr_svg(url), content_type="image/svg+xml")

@@ -1,0 +1,164 @@
+"""/ws/polls/{id}/ with WebsocketCommunicator: snapshot, coalesced updates, visibility, refusal."""
+
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from civic import realtime
+from civic.asgi import application
+from polls.models import Poll
+from polls.services import poll_close, vote_cast
+from tests.factories import OfficialFactory, UserFactory, choice_ids, make_poll
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://localhost:8000")
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_realtime(settings):
+    settings.REALTIME_TICK_MS = 100
+    realtime.reset_store()
+    yield
+    await realtime.stop_tickers()
+    realtime.reset_store()
+
+
+async def connect(poll_id, user=None):
+    headers = [ORIGIN]
+    if user is not None:
+        cookie = await sync_to_async(_session_cookie)(user)
+        headers.append((b"cookie", cookie.encode()))
+    communicator = WebsocketCommunicator(application, f"/ws/polls/{poll_id}/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def _session_cookie(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def drain(communicator, seconds):
+    """Every message that arrives within `seconds` (without cancelling the app on timeout)."""
+    messages, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await communicator.receive_nothing(timeout=0.05, interval=0.01):
+            continue
+        messages.append(await communicator.receive_json_from(timeout=1))
+    return messages
+
+
+async def test_snapshot_then_coalesced_updates():
+    poll = await sync_to_async(make_poll)()
+    a, b, c = await sync_to_async(choice_ids)(poll)
+    ws = await connect(poll.pk)
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot == {
+        "type": "results.snapshot",
+        "seq": snapshot["seq"],
+        "poll": poll.pk,
+        "status": "open",
+        "total_votes": 0,
+        "results_visible": True,
+        "choices": [{"id": x, "votes": 0} for x in (a, b, c)],
+    }
+    voters = await sync_to_async(lambda: [UserFactory() for _ in range(30)])()
+    started = time.monotonic()
+    for i, voter in enumerate(voters):
+        await sync_to_async(vote_cast)(poll_id=poll.pk, choice_ids=[a if i % 3 else b], user=voter)
+    elapsed = time.monotonic() - started
+    updates = await drain(ws, 1.0)
+    assert updates, "no update arrived"
+    assert all(m["type"] == "results.update" for m in updates)
+    # Coalesced: at most one per tick, never one per vote; the last one is the final state.
+    assert len(updates) <= (elapsed + 1.0) / 0.1 + 1
+    assert len(updates) < 30
+    seqs = [m["seq"] for m in updates]
+    assert seqs == sorted(seqs) and seqs[0] > snapshot["seq"]
+    assert updates[-1]["total_votes"] == 30
+    assert updates[-1]["choices"][:2] == [{"id": a, "votes": 20}, {"id": b, "votes": 10}]
+    await ws.disconnect()
+
+
+async def test_final_result_is_pushed_after_close():
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    ws = await connect(poll.pk)
+    await ws.receive_json_from(timeout=5)
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    await sync_to_async(poll_close)(actor=official, poll_id=poll.pk)
+    updates = await drain(ws, 0.8)
+    assert updates[-1]["status"] == "closed"
+    assert updates[-1]["total_votes"] == 1
+    await ws.disconnect()
+
+
+async def test_visibility_applies_to_the_socket():
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(
+        official=official, results_visibility=Poll.Visibility.OFFICIALS
+    )
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    public = await connect(poll.pk)
+    officials = await connect(poll.pk, user=official)
+    assert (await public.receive_json_from(timeout=5))["results_visible"] is False
+    assert (await officials.receive_json_from(timeout=5))["results_visible"] is True
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    public_update = (await drain(public, 0.6))[-1]
+    official_update = (await drain(officials, 0.1))[-1]
+    assert public_update["total_votes"] == 1
+    assert all(c["votes"] is None for c in public_update["choices"])
+    assert official_update["choices"][0]["votes"] == 1
+    await public.disconnect()
+    await officials.disconnect()
+
+
+async def test_unknown_and_draft_polls_are_refused_with_4404(citizen):
+    draft = await sync_to_async(make_poll)(open_now=False)
+    for path in ("/ws/polls/999999/", f"/ws/polls/{draft.pk}/"):
+        ws = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        connected, _ = await ws.connect()
+        assert connected  # accepted, then closed with a code the browser can read
+        error = await ws.receive_json_from(timeout=5)
+        assert error["type"] == "error" and error["payload"]["code"] == "NotFound"
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_foreign_origin_refused():
+    poll = await sync_to_async(make_poll)()
+    ws = WebsocketCommunicator(
+        application, f"/ws/polls/{poll.pk}/", headers=[(b"origin", b"https://evil.example")]
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_listen_only_socket_refuses_commands_and_changes_nothing():
+    poll = await sync_to_async(make_poll)()
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    ws = await connect(poll.pk)
+    await ws.receive_json_from(timeout=5)
+    await ws.send_json_to({"type": "vote", "choices": [a]})
+    reply = await ws.receive_json_from(timeout=5)
+    assert reply["payload"]["code"] == "read_only"
+    await ws.send_to(text_data="{broken")
+    assert (await ws.receive_json_from(timeout=5))["payload"]["code"] == "malformed"
+    await ws.send_json_to({"type": "resync"})
+    assert (await ws.receive_json_from(timeout=5))["type"] == "results.snapshot"
+    await ws.send_to(text_data="x" * 100_000)
+    assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 1009}
+    from polls.models import Ballot
+
+    assert await sync_to_async(Ballot.objects.count)() == 0
