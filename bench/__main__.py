@@ -1,0 +1,562 @@
+"""Vote-path and live-results benchmark on the full stack: `make bench` (python -m bench).
+
+Needs a local PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL) and wrk
+(`apt-get install wrk`). It creates a scratch database, seeds users with sessions, starts
+real uvicorn workers and measures:
+  votes/s accepted and vote latency p50/p99 (wrk, authenticated API votes),
+  a 10,000-vote burst: 0 lost, 0 doubled,
+  commit-to-socket latency p50/p99 at 1, 100, 1,000 and 5,000 subscribers,
+  server memory per websocket, server CPU per vote,
+  the channels-redis core and pub/sub layers side by side for fan-out.
+Prints a table and writes bench/results/votes-<time>.json (and latest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "var" / "bench"
+CSRF = "b" * 32  # an unmasked CSRF secret: the cookie and the header carry the same value
+
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/birge_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+# --- Setup ------------------------------------------------------------------------------------
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    base, name = DB_URL.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def server_env(layer: str = "pubsub") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_SETTINGS", "PYTEST"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="civic.settings.base",
+        DATABASE_URL=DB_URL,
+        REDIS_URL=REDIS_URL,
+        DJANGO_DEBUG="false",
+        LOG_LEVEL="WARNING",
+        CHANNEL_LAYER=layer,
+        CACHE_KEY_PREFIX="birge-bench",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+    return env
+
+
+def django_setup() -> None:
+    os.environ.update(server_env())
+    import django
+
+    django.setup()
+
+
+def seed(n_users: int) -> dict:
+    """Users with verified e-mail and a live session each; three open polls."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import Role, User
+    from accounts.services import role_grant
+    from polls.models import Poll
+    from polls.services import ChoiceInput, PollInput, poll_create, poll_open
+
+    official = User.objects.create_user("official@bench.birge.kz", "bench-official-pass")
+    EmailAddress.objects.create(user=official, email=official.email, verified=True, primary=True)
+    role_grant(actor=None, user=official, role=Role.OFFICIAL)
+
+    users = [
+        User(email=f"voter{i}@bench.birge.kz", password="!" + get_random_string(30))
+        for i in range(n_users)
+    ]
+    User.objects.bulk_create(users, batch_size=5000)
+    users = list(User.objects.filter(email__startswith="voter").order_by("pk"))
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users],
+        batch_size=5000,
+    )
+    store = SessionStore()
+    expire = timezone.now() + timezone.timedelta(days=1)
+    sessions, keys = [], []
+    for u in users:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            SESSION_KEY: str(u.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: u.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expire)
+        )
+        keys.append(key)
+    Session.objects.bulk_create(sessions, batch_size=5000)
+
+    labels = [
+        ("Экология", "Экология", "Ecology"),
+        ("Көлік", "Транспорт", "Transport"),
+        ("Денсаулық", "Здоровье", "Health"),
+        ("Мәдениет", "Культура", "Culture"),
+        ("Әлеуметтік өмір", "Социальная жизнь", "Social life"),
+        ("Қалалық орта", "Городская среда", "Urban space"),
+    ]
+    polls = {}
+    for name in ("load", "burst", "fanout"):
+        now = timezone.now()
+        poll = poll_create(
+            actor=official,
+            data=PollInput(
+                title_kk=name,
+                title_ru=name,
+                title_en=name,
+                choices=[ChoiceInput(*c) for c in labels],
+                kind=Poll.Kind.MULTIPLE,
+                max_choices=3,
+                opens_at=now,
+                closes_at=now + timezone.timedelta(hours=6),
+            ),
+        )
+        poll_open(actor=official, poll_id=poll.pk)
+        polls[name] = {"id": poll.pk, "choices": list(poll.choices.values_list("pk", flat=True))}
+    return {"polls": polls, "sessions": keys}
+
+
+class Server:
+    def __init__(self, workers: int, layer: str):
+        self.port = 18000 + os.getpid() % 1000
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers, self.layer = workers, layer
+        self.log = WORK / f"uvicorn-{layer}.log"
+
+    def __enter__(self) -> Server:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "civic.asgi:application",
+                "--ws-per-message-deflate",
+                "false",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=server_env(self.layer),
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    time.sleep(1)  # let every worker finish importing
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError(self.log.read_text()[-2000:])
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+    def pids(self) -> list[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return [self.proc.pid, *map(int, children)]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
+
+
+# --- Vote load --------------------------------------------------------------------------------
+
+
+def run_wrk(
+    server: Server,
+    poll: dict,
+    sessions: list[str],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+) -> dict:
+    users_file = WORK / f"users-{poll['id']}.txt"
+    users_file.write_text("\n".join(sessions) + "\n")
+    env = {
+        **os.environ,
+        "BENCH_USERS": str(users_file),
+        "BENCH_POLL": str(poll["id"]),
+        "BENCH_CHOICES": ",".join(map(str, poll["choices"][:2])),
+        "BENCH_CSRF": CSRF,
+        "BENCH_THREADS": str(threads),
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "votes.lua"),
+            server.url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
+    return json.loads(line.removeprefix("BENCH_JSON "))
+
+
+def correctness(poll_id: int) -> dict:
+    from django.db.models import Count, Sum
+
+    from polls.models import Ballot, BallotTally
+    from polls.services import tallies_verify
+
+    rows = Ballot.objects.filter(poll_id=poll_id).count()
+    tallies = BallotTally.objects.filter(poll_id=poll_id).aggregate(n=Sum("ballots"))["n"] or 0
+    doubled = (
+        Ballot.objects.filter(poll_id=poll_id)
+        .values("voter")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    return {
+        "rows": rows,
+        "tallies": tallies,
+        "voters_with_two_ballots": doubled,
+        "drift": len(tallies_verify(poll_id=poll_id)),
+    }
+
+
+# --- Fan-out ----------------------------------------------------------------------------------
+
+
+async def fanout(
+    server: Server, poll: dict, vote_sessions: list[str], subscribers: int, rounds: int
+) -> dict:
+    import httpx
+    import websockets
+
+    ws_url = server.url.replace("http", "ws") + f"/ws/polls/{poll['id']}/"
+    rss_before = server.rss_bytes()
+    sockets: list = []
+    sem = asyncio.Semaphore(200)
+
+    async def open_one():
+        async with sem:
+            ws = await websockets.connect(
+                ws_url, origin=server.url, open_timeout=30, max_queue=None, ping_interval=None
+            )
+            first = json.loads(await ws.recv())
+            sockets.append(ws)
+            return first
+
+    snapshots = await asyncio.gather(*[open_one() for _ in range(subscribers)])
+    await asyncio.sleep(1.0)
+    rss_after = server.rss_bytes()
+    total = max(s["total_votes"] for s in snapshots)
+    latencies: list[float] = []
+    received_all = 0
+
+    async def wait_for(ws, target: int, t0_box: list) -> float | None:
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("total_votes", -1) >= target:
+                return time.perf_counter() - t0_box[0]
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        for r in range(rounds):
+            session = vote_sessions[r]
+            target = total + 1
+            t0_box = [0.0]
+            waiters = [asyncio.create_task(wait_for(ws, target, t0_box)) for ws in sockets]
+            response = await http.post(
+                f"/api/v1/polls/{poll['id']}/votes",
+                json={"choices": poll["choices"][:1]},
+                headers={"X-CSRFToken": CSRF, "Cookie": f"sessionid={session}; csrftoken={CSRF}"},
+            )
+            t0_box[0] = time.perf_counter()  # the answer comes after the commit
+            assert response.status_code == 201, response.text
+            done, pending = await asyncio.wait(waiters, timeout=10)
+            for task in pending:
+                task.cancel()
+            results = [t.result() for t in done if t.exception() is None and t.result() is not None]
+            latencies += [x * 1000 for x in results]
+            received_all += len(results) == len(sockets)
+            total = target
+            await asyncio.sleep(0.4)
+    await asyncio.gather(*[ws.close() for ws in sockets], return_exceptions=True)
+    return {
+        "subscribers": subscribers,
+        "rounds": rounds,
+        "rounds_fully_delivered": received_all,
+        "latency_p50_ms": round(percentile(latencies, 50), 1),
+        "latency_p99_ms": round(percentile(latencies, 99), 1),
+        "server_rss_per_socket_kb": round((rss_after - rss_before) / subscribers / 1024, 1)
+        if subscribers >= 1000
+        else None,
+    }
+
+
+def measure_votes(server, polls, load_users, burst_users, args, n_burst) -> dict:
+    """The vote load (wrk) and the 10,000-vote burst, with their correctness checks."""
+    report: dict = {}
+    print("vote load ...", flush=True)
+    cpu0 = server.cpu_seconds()
+    load = run_wrk(
+        server, polls["load"], load_users, seconds=args.seconds, connections=args.connections
+    )
+    cpu = server.cpu_seconds() - cpu0
+    time.sleep(2)  # requests still in flight when wrk stopped finish committing
+    accepted = int(load["by_status"].get("201", 0))
+    check = correctness(polls["load"]["id"])
+    report["vote_load"] = {
+        **load,
+        "votes_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
+        "accepted": accepted,
+        "server_cpu_ms_per_vote": round(cpu * 1000 / max(accepted, 1), 2),
+        **check,
+        "duplicates_sent": max(0, load["requests"] - len(load_users)),
+        "duplicates_accepted": max(0, accepted - len(load_users))
+        + check["voters_with_two_ballots"],
+    }
+
+    print("10,000-vote burst ...", flush=True)
+    rate = max(report["vote_load"]["votes_per_s"], 100)
+    burst_seconds = int(n_burst / rate * 1.5) + 3
+    burst = run_wrk(server, polls["burst"], burst_users, seconds=burst_seconds, connections=256)
+    time.sleep(2)
+    check = correctness(polls["burst"]["id"])
+    burst_accepted = int(burst["by_status"].get("201", 0))
+    report["burst"] = {
+        "votes": n_burst,
+        "seconds": burst_seconds,
+        "requests": burst["requests"],
+        "accepted": burst_accepted,
+        "by_status": burst["by_status"],
+        **check,
+        "lost": n_burst - check["rows"],
+        "doubled": check["voters_with_two_ballots"] + max(0, burst_accepted - n_burst),
+    }
+    return report
+
+
+# --- Main -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--seconds", type=int, default=10, help="length of the vote-load run")
+    parser.add_argument(
+        "--connections", type=int, default=64, help="wrk connections for the vote load"
+    )
+    parser.add_argument("--subscribers", default="1,100,1000,5000")
+    parser.add_argument("--rounds", type=int, default=10, help="votes per fan-out measurement")
+    parser.add_argument(
+        "--fanout-only", action="store_true", help="skip the vote load, measure only fan-out"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small numbers, to check the benchmark itself"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.subscribers, args.rounds = 3, "1,100", 3
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    subscriber_counts = [int(x) for x in args.subscribers.split(",")]
+
+    print("setting up a scratch database ...", flush=True)
+    recreate_database()
+    for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=server_env(), check=True
+        )
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    django_setup()
+    n_load = 40_000 if not args.quick else 5_000
+    n_burst = 10_000 if not args.quick else 1_000
+    data = seed(n_load + n_burst + 200)
+    sessions = data["sessions"]
+    load_users, burst_users, fan_users = (
+        sessions[:n_load],
+        sessions[n_load : n_load + n_burst],
+        sessions[n_load + n_burst :],
+    )
+    polls = data["polls"]
+    report: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "setup": {
+            "workers": args.workers,
+            "wrk_connections": args.connections,
+            "tick_ms": int(os.environ.get("REALTIME_TICK_MS", 250)),
+        },
+    }
+
+    with Server(args.workers, "pubsub") as server:
+        if not args.fanout_only:
+            report.update(measure_votes(server, polls, load_users, burst_users, args, n_burst))
+        report["fanout_pubsub"] = []
+        for n in subscriber_counts:
+            print(f"fan-out to {n} subscribers (pub/sub layer) ...", flush=True)
+            report["fanout_pubsub"].append(
+                asyncio.run(
+                    fanout(server, polls["fanout"], fan_users[: args.rounds], n, args.rounds)
+                )
+            )
+            fan_users = fan_users[args.rounds :]
+
+    layer_n = 1000 if not args.quick else 100
+    with Server(args.workers, "core") as server:
+        print(f"fan-out to {layer_n} subscribers (core layer) ...", flush=True)
+        report["fanout_core"] = [
+            asyncio.run(
+                fanout(server, polls["fanout"], fan_users[: args.rounds], layer_n, args.rounds)
+            )
+        ]
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(report, indent=2)
+    (RESULTS / f"votes-{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    print_table(report)
+    print(f"\nsaved bench/results/votes-{stamp}.json")
+
+
+def print_table(r: dict) -> None:
+    rows = []
+    if "vote_load" in r:
+        rows += _vote_rows(r["vote_load"], r["burst"])
+    rows += _fanout_rows(r)
+    rows.append(("(*) requests in flight when wrk stops still commit", "", ""))
+    width = max(len(x[0]) for x in rows)
+    print(f"\n{'measure':<{width}}  {'result':<28}  target")
+    print("-" * (width + 40))
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:<28}  {target}")
+
+
+def _vote_rows(v: dict, b: dict) -> list[tuple[str, str, str]]:
+    return [
+        ("votes/s accepted", f"{v['votes_per_s']:.0f}", ">= 2000"),
+        (
+            "vote latency p50 / p99",
+            f"{v['latency_p50_ms']:.1f} / {v['latency_p99_ms']:.1f} ms",
+            "p99 <= 50 ms",
+        ),
+        ("server CPU per vote", f"{v['server_cpu_ms_per_vote']:.2f} ms", ""),
+        (
+            "load: 201s seen / rows / tallies",
+            f"{v['accepted']} / {v['rows']} / {v['tallies']}",
+            "rows = tallies (*)",
+        ),
+        (
+            "burst: 201s = rows = tallies",
+            f"{b['accepted']} = {b['rows']} = {b['tallies']}",
+            "equal",
+        ),
+        (
+            "duplicates sent / accepted",
+            f"{v['duplicates_sent']} / {v['duplicates_accepted']}",
+            "0 accepted",
+        ),
+        ("burst: votes lost / doubled", f"{b['lost']} / {b['doubled']} of {b['votes']}", "0 / 0"),
+    ]
+
+
+def _fanout_rows(r: dict) -> list[tuple[str, str, str]]:
+    rows = []
+    tick = r["setup"]["tick_ms"]
+    for f in r["fanout_pubsub"]:
+        rows.append(
+            (
+                f"commit→socket p50 / p99, {f['subscribers']} subs (pub/sub)",
+                f"{f['latency_p50_ms']} / {f['latency_p99_ms']} ms",
+                f"p99 <= {tick + 250} ms" if f["subscribers"] == 1000 else "",
+            )
+        )
+        if f["server_rss_per_socket_kb"] is not None:
+            rows.append(
+                (
+                    f"server memory per socket, {f['subscribers']} subs",
+                    f"{f['server_rss_per_socket_kb']} KB",
+                    "<= 40 KB" if f["subscribers"] == 5000 else "",
+                )
+            )
+    for f in r["fanout_core"]:
+        rows.append(
+            (
+                f"commit→socket p50 / p99, {f['subscribers']} subs (core)",
+                f"{f['latency_p50_ms']} / {f['latency_p99_ms']} ms",
+                "",
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    main()
