@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_record
 from civic.errors import Forbidden, InvalidInput
 
 from .models import District, Role, User
@@ -83,6 +84,7 @@ def role_grant(*, actor: User | None, user: User, role: Role) -> bool:
         had = user.groups.filter(pk=group.pk).exists()
         if not had:
             user.groups.add(group)
+            audit_record(actor=actor, action="role.grant", target=user, data={"role": role.value})
     user.__dict__.pop("_birge_roles", None)
     if not had:
         logger.info("role %s granted to user %s by %s", role.value, user.pk, _who(actor))
@@ -98,6 +100,7 @@ def role_revoke(*, actor: User | None, user: User, role: Role) -> bool:
         had = bool(group) and user.groups.filter(pk=group.pk).exists()
         if had:
             user.groups.remove(group)
+            audit_record(actor=actor, action="role.revoke", target=user, data={"role": role.value})
     user.__dict__.pop("_birge_roles", None)
     if had:
         logger.info("role %s revoked from user %s by %s", role.value, user.pk, _who(actor))

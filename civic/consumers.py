@@ -82,7 +82,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         await self.send_error("read_only", "This socket only sends; it takes no commands.")
 
     async def realtime_event(self, event):
-        await self.send_json(event["message"])
+        text = event.get("text")
+        if text is not None:
+            await self.send(text_data=text)
+        else:
+            await self.send_json(event["message"])
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":"), default=str))

@@ -10,6 +10,7 @@ snapshot when they reconnect.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -34,6 +35,20 @@ GROUP_POLL_OFFICIALS = "polls.{id}.officials"
 EVENT_RESULTS_SNAPSHOT = "results.snapshot"
 EVENT_RESULTS_UPDATE = "results.update"
 EVENT_ERROR = "error"
+TOPIC_INITIATIVE_STATE = "initiative.state"
+GROUP_INITIATIVE = "initiatives.{id}"
+EVENT_INITIATIVE_SNAPSHOT = "initiative.snapshot"
+EVENT_INITIATIVE_UPDATE = "initiative.update"
+TOPIC_SESSION_QUESTIONS = "session.questions"
+GROUP_SESSION_PUBLIC = "sessions.{id}.public"
+GROUP_SESSION_MODERATORS = "sessions.{id}.moderators"
+EVENT_QUESTIONS_SNAPSHOT = "questions.snapshot"
+EVENT_QUESTIONS_UPDATE = "questions.update"
+TOPIC_DASHBOARD = "dashboard"
+GROUP_DASHBOARD = "dashboard.officials"
+GROUP_DASHBOARD_MODERATORS = "dashboard.moderators"
+EVENT_DASHBOARD_SNAPSHOT = "dashboard.snapshot"
+EVENT_DASHBOARD_UPDATE = "dashboard.update"
 
 
 def envelope(event_type: str, *, seq: int, payload: dict[str, Any]) -> dict[str, Any]:
@@ -120,11 +135,23 @@ def channel_layer_status() -> str:
 
 Compute = Callable[[int, int], list[tuple[str, dict[str, Any]]]]
 _topics: dict[str, Compute] = {}
+# source topic -> [(topic, item)] that summarize it (the dashboard summarizes every poll).
+_dependents: dict[str, list[tuple[str, int]]] = {}
 
 
 def register_topic(topic: str, compute: Compute) -> None:
     """`compute(item_id, seq)` returns [(group, message), ...] built from committed state."""
     _topics[topic] = compute
+
+
+def register_dependent(source_topic: str, topic: str, item_id: int) -> None:
+    """Whenever an item of `source_topic` is pushed, mark (`topic`, `item_id`) too.
+
+    A summary (the officials' dashboard) is then recomputed at most once per tick when any
+    of its sources changed, without its sources' writers knowing about it, and only while a
+    socket somewhere watches it (its process says so every tick).
+    """
+    _dependents.setdefault(source_topic, []).append((topic, item_id))
 
 
 def now_seq() -> int:
@@ -158,6 +185,12 @@ class _LocalStore:
                     self._last[(topic, item_id)] = now
                     claimed.append(item_id)
         return claimed
+
+    async def heartbeat(self, items) -> None:
+        """One process: `_watched` itself says what is watched."""
+
+    async def is_watched(self, topic: str, item_id: int) -> bool:
+        return (topic, item_id) in _watched
 
 
 class _RedisStore:
@@ -200,6 +233,16 @@ class _RedisStore:
                 await client.srem(self._key("dirty", topic), raw)
                 claimed.append(item_id)
         return claimed
+
+    async def heartbeat(self, items) -> None:
+        """Say that this process watches `items`, for a few ticks (it says so every tick)."""
+        client = self._client()
+        ttl_ms = max(2000, 10 * settings.REALTIME_TICK_MS)
+        for topic, item_id in items:
+            await client.set(self._key("watched", topic, item_id), 1, px=ttl_ms)
+
+    async def is_watched(self, topic: str, item_id: int) -> bool:
+        return bool(await self._client().exists(self._key("watched", topic, item_id)))
 
 
 _store: _LocalStore | _RedisStore | None = None
@@ -275,29 +318,43 @@ async def _push(topic: str, item_id: int) -> None:
     messages = await database_sync_to_async(compute)(item_id, now_seq())
     layer = get_channel_layer()
     for group, message in messages:
-        await layer.group_send(group, {"type": CONSUMER_HANDLER, "message": message})
+        # Serialized once here, not once per socket: a push to 5,000 sockets is one dumps.
+        text = json.dumps(message, separators=(",", ":"), default=str)
+        await layer.group_send(group, {"type": CONSUMER_HANDLER, "text": text})
 
 
 async def tick_once() -> int:
     """Claim and push every dirty item once. Returns how many items were pushed."""
     pushed = 0
     store = _get_store()
+    summaries = {item for items in _dependents.values() for item in items}
+    await store.heartbeat([item for item in _watched if item in summaries])
     for topic in list(_topics):
-        for item_id in await store.claim(topic):
+        claimed = await store.claim(topic)
+        for item_id in claimed:
             try:
                 await _push(topic, item_id)
                 pushed += 1
             except Exception:
                 logger.warning("push of %s %s failed; it is retried", topic, item_id, exc_info=True)
                 mark_dirty(topic, item_id)
+        if claimed:
+            for dependent in _dependents.get(topic, ()):
+                # A summary no socket watches (in any process) is not worth computing.
+                if await store.is_watched(*dependent):
+                    mark_dirty(*dependent)
     return pushed
 
 
 async def _ticker() -> None:
     healthy = True
     last_resync = time.monotonic()
+    next_tick = time.monotonic()
     while True:
-        await asyncio.sleep(tick_seconds())
+        # Fixed rate: the work of a tick comes out of the wait for the next, so a slow
+        # computation does not stretch the tick.
+        next_tick = max(next_tick + tick_seconds(), time.monotonic() + tick_seconds() * 0.2)
+        await asyncio.sleep(next_tick - time.monotonic())
         # Every few seconds the current state of everything watched here is pushed even if
         # nothing changed: a message lost in a Redis outage (or while the layer was still
         # re-subscribing) is made good within that time. Clients drop what they have seen.

@@ -2,6 +2,9 @@
 
 from django.urls import path
 
+from communities.routing import websocket_urlpatterns as communities_routes
+from dashboard.routing import websocket_urlpatterns as dashboard_routes
+from dialogue.routing import websocket_urlpatterns as dialogue_routes
 from polls.routing import websocket_urlpatterns as polls_routes
 
 from .consumers import HealthConsumer
@@ -9,4 +12,7 @@ from .consumers import HealthConsumer
 websocket_urlpatterns: list = [
     path("ws/health/", HealthConsumer.as_asgi()),
     *polls_routes,
+    *communities_routes,
+    *dialogue_routes,
+    *dashboard_routes,
 ]

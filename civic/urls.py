@@ -23,12 +23,9 @@ urlpatterns += i18n_patterns(
     path("profile/", include("accounts.urls")),
     path("polls/", include("polls.urls")),
     path("communities/", include("communities.urls")),
-    path(
-        "initiatives/",
-        views.section_placeholder,
-        {"template": "communities/initiatives.html"},
-        name="initiatives",
-    ),
+    path("initiatives/", include("communities.initiative_urls")),
+    path("notifications/", include("notifications.urls")),
     path("dialogue/", include("dialogue.urls")),
+    path("dashboard/", include("dashboard.urls")),
     prefix_default_language=True,
 )

@@ -8,7 +8,8 @@ from .models import Choice, EventCode, Poll
 class ChoiceInline(admin.TabularInline):
     model = Choice
     extra = 0
-    fields = ["position", "label_kk", "label_ru", "label_en"]
+    fields = ["position", "label_kk", "label_ru", "label_en", "initiative"]
+    raw_id_fields = ["initiative"]
 
 
 @admin.register(Poll)

@@ -38,6 +38,7 @@ class PollOut(Schema):
 class ChoiceOut(Schema):
     id: int
     label: str
+    initiative: int | None = None
 
 
 class PollDetailOut(PollOut):
@@ -112,7 +113,10 @@ def poll_detail(request, poll_id: int):
         **_poll_out(poll),
         "description": poll.description,
         "max_choices": poll.max_choices,
-        "choices": [{"id": c.pk, "label": c.label} for c in poll.choices.all()],
+        "choices": [
+            {"id": c.pk, "label": c.label, "initiative": c.initiative_id}
+            for c in poll.choices.all()
+        ],
     }
 
 

@@ -33,7 +33,7 @@ PRESSING = [
 FESTIVAL_TITLE_EN = "What are the most pressing problems of Almaty?"
 
 
-def _voters(count: int) -> list[User]:
+def demo_residents(count: int) -> list[User]:
     """Demo residents who voted at the festival (verified, spread over the districts)."""
     districts = list(District.objects.all())
     voters = []
@@ -84,7 +84,7 @@ def _vote_some(poll: Poll, voters: list[User], rng: random.Random, weights: list
 
 def seed_polls(official: User, stdout) -> None:
     rng = random.Random(2026)  # the same demo every time
-    voters = _voters(60)
+    voters = demo_residents(60)
     now = timezone.now()
 
     festival = _poll(
@@ -163,3 +163,31 @@ def seed_polls(official: User, stdout) -> None:
     stdout.write(
         "Event ballot codes for the festival vote, e.g.: " + ", ".join(c.code for c in codes)
     )
+
+
+def seed_initiative_poll(official: User, stdout) -> None:
+    """A poll whose choices are the open initiatives: which should the city fund first?"""
+    from communities.models import Initiative
+
+    open_ones = list(
+        Initiative.objects.filter(
+            status__in=["submitted", "under_review", "changes_requested"]
+        ).order_by("pk")[:3]
+    )
+    title = ("Қай бастаманы бірінші қаржыландыру керек?", "Какую инициативу профинансировать первой?",
+             "Which initiative should the city fund first?")  # fmt: skip
+    if len(open_ones) < 2 or Poll.objects.filter(title_en=title[2]).exists():
+        return
+    poll = poll_create(
+        actor=official,
+        data=PollInput(
+            title_kk=title[0],
+            title_ru=title[1],
+            title_en=title[2],
+            choices=[ChoiceInput(i.title, i.title, i.title, initiative_id=i.pk) for i in open_ones],
+            opens_at=timezone.now(),
+            closes_at=timezone.now() + timedelta(days=7),
+        ),
+    )
+    poll_open(actor=official, poll_id=poll.pk)
+    stdout.write(f"Initiative poll: {poll.pk} ({len(open_ones)} initiatives)")

@@ -127,6 +127,15 @@ class Choice(models.Model):
     label_ru = models.CharField(_("label (Russian)"), max_length=200)
     label_en = models.CharField(_("label (English)"), max_length=200)
     position = models.PositiveSmallIntegerField(default=0)
+    # A choice may stand for an urban initiative ("which project first?").
+    initiative = models.ForeignKey(
+        "communities.Initiative",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="poll_choices",
+        verbose_name=_("initiative"),
+    )
 
     class Meta:
         ordering = ["position", "id"]

@@ -18,8 +18,10 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
+from civic.validation import clean_text
 
 from .models import (
     Ballot,
@@ -57,29 +59,12 @@ class AlreadyVoted(Conflict):
 # --- Validation helpers -----------------------------------------------------------------------
 
 
-def _clean_text(value, *, name: str, max_length: int, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(_("%(field)s must be text.") % {"field": name})
-    if "\x00" in value:
-        raise InvalidInput(_("%(field)s contains invalid characters.") % {"field": name})
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(_("%(field)s is required.") % {"field": name})
-    if len(value) > max_length:
-        raise InvalidInput(
-            _("%(field)s is too long (at most %(max)d characters).")
-            % {"field": name, "max": max_length}
-        )
-    return value
-
-
 @dataclass
 class ChoiceInput:
     label_kk: str
     label_ru: str
     label_en: str
+    initiative_id: int | None = None
 
 
 @dataclass
@@ -102,13 +87,30 @@ class PollInput:
     extra: dict = field(default_factory=dict)
 
 
+def _clean_initiative(initiative_id) -> int | None:
+    """A choice may name a public initiative (not a draft)."""
+    if initiative_id in (None, ""):
+        return None
+    from communities.models import Initiative
+
+    try:
+        initiative_id = int(initiative_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Unknown initiative.")) from None
+    if not (
+        Initiative.objects.filter(pk=initiative_id).exclude(status=Initiative.Status.DRAFT).exists()
+    ):
+        raise InvalidInput(_("Unknown initiative."))
+    return initiative_id
+
+
 def _validate_poll_input(data: PollInput) -> dict:
     fields = {}
     for lang in ("kk", "ru", "en"):
-        fields[f"title_{lang}"] = _clean_text(
+        fields[f"title_{lang}"] = clean_text(
             getattr(data, f"title_{lang}"), name=_("Title"), max_length=TITLE_MAX, required=True
         )
-        fields[f"description_{lang}"] = _clean_text(
+        fields[f"description_{lang}"] = clean_text(
             getattr(data, f"description_{lang}"),
             name=_("Description"),
             max_length=DESCRIPTION_MAX,
@@ -134,10 +136,16 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("A secret ballot cannot be changed after it is cast."))
     cleaned_choices = [
         {
-            f"label_{lang}": _clean_text(
-                getattr(c, f"label_{lang}"), name=_("Choice"), max_length=TITLE_MAX, required=True
-            )
-            for lang in ("kk", "ru", "en")
+            **{
+                f"label_{lang}": clean_text(
+                    getattr(c, f"label_{lang}"),
+                    name=_("Choice"),
+                    max_length=TITLE_MAX,
+                    required=True,
+                )
+                for lang in ("kk", "ru", "en")
+            },
+            "initiative_id": _clean_initiative(c.initiative_id),
         }
         for c in choices
     ]
@@ -222,6 +230,7 @@ def poll_open(*, actor, poll_id: int) -> Poll:
             poll.opens_at = now
         poll.save(update_fields=["status", "opened_at", "opens_at"])
         _create_tally_shards(poll)
+        audit_record(actor=actor, action="poll.open", target=poll)
         mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
     logger.info("poll %s opened by %s", poll.pk, f"user {actor.pk}" if actor else "the scheduler")
     return poll
@@ -257,6 +266,12 @@ def poll_close(*, actor, poll_id: int) -> Poll:
             poll.closes_at = now
         poll.final_result = _count_from_ballots(poll)
         poll.save(update_fields=["status", "closed_at", "closes_at", "final_result"])
+        audit_record(
+            actor=actor,
+            action="poll.close",
+            target=poll,
+            data={"total_votes": poll.final_result["total_votes"]},
+        )
         mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
     logger.info("poll %s closed with %s ballots", poll.pk, poll.final_result["total_votes"])
     return poll

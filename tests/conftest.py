@@ -3,12 +3,15 @@ test instead of skipping it, so CI can never pass by quietly skipping the real t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -253,3 +256,163 @@ def artifacts_dir() -> Path:
 
 def have_executable(name: str) -> bool:
     return shutil.which(name) is not None
+
+
+# --- Servers on this test's database, and people signed in to them -------------------------
+
+
+def db_url_for_server() -> str:
+    """The URL of this test's PostgreSQL database, for a server process the test starts, so
+    that what the test writes the server reads."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def server_env_on_test_db(redis_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a production-like server (no DEBUG, a 100 ms ticker) on this test's
+    database and the given Redis."""
+    return server_env(
+        DATABASE_URL=db_url_for_server(),
+        REDIS_URL=redis_url,
+        REALTIME_TICK_MS="100",
+        DJANGO_DEBUG="false",
+        **overrides,
+    )
+
+
+def server_env_sharing(settings) -> dict[str, str]:
+    """As server_env_on_test_db(), on this test's Redis and with its cache key prefix too, so
+    that a change this test marks the server sees."""
+    return server_env_on_test_db(settings.REDIS_URL, CACHE_KEY_PREFIX=settings.CACHE_KEY_PREFIX)
+
+
+def session_key(user) -> str:
+    """The key of a fresh session signed in as `user`, valid for any server on this database."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def session_cookie(user, server_url: str) -> dict:
+    """A browser (Playwright) cookie signing `user` in to the server at `server_url`."""
+    return {"name": "sessionid", "value": session_key(user), "url": server_url}
+
+
+def session_cookie_header(user) -> str:
+    """A Cookie header value signing `user` in, for a websocket handshake."""
+    return f"sessionid={session_key(user)}"
+
+
+def logged_in_http(server_url: str, user):
+    """An httpx client signed in as `user`, holding a CSRF cookie."""
+    import httpx
+
+    http = httpx.Client(base_url=server_url, timeout=10)
+    http.cookies.set("sessionid", session_key(user))
+    http.get("/en/")  # receives the CSRF cookie
+    return http
+
+
+def api_vote(http, poll_id: int, choice: int):
+    """One vote through the API with a client from logged_in_http()."""
+    return http.post(
+        f"/api/v1/polls/{poll_id}/votes",
+        json={"choices": [choice]},
+        headers={"X-CSRFToken": http.cookies["csrftoken"]},
+    )
+
+
+def left_ms(started: float, limit_ms: float = 1000) -> float:
+    """What is left of `limit_ms` since `started` (a time.monotonic()), failing when nothing."""
+    left = limit_ms - (time.monotonic() - started) * 1000
+    assert left > 0, f"over {limit_ms:g} ms have passed already"
+    return left
+
+
+# --- Races on real, separate connections ---------------------------------------------------
+
+
+def run_at_once(jobs, workers):
+    """Run callables in threads released together; each thread uses its own connection.
+
+    Returns ("ok", result) or ("refused", DomainError code) per job, in order. The barrier
+    holds min(workers, len(jobs)) threads, so more jobs than workers must make whole rounds
+    (a short last round would wait out the barrier's timeout)."""
+    from django.db import connections
+
+    from civic.errors import DomainError
+
+    assert len(jobs) <= workers or len(jobs) % workers == 0
+    barrier = threading.Barrier(min(workers, len(jobs)))
+
+    def wrap(job):
+        def run():
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=30)
+            try:
+                return ("ok", job())
+            except DomainError as exc:
+                return ("refused", exc.code)
+            finally:
+                connections.close_all()
+
+        return run
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda f: f(), [wrap(j) for j in jobs]))
+
+
+# --- Sockets through the ASGI application, in-process ---------------------------------------
+
+WS_ORIGIN = (b"origin", b"http://localhost:8000")
+REALTIME_TICK = 0.1  # seconds, as fresh_realtime sets it
+
+
+@pytest.fixture
+async def fresh_realtime(settings):
+    """A fast ticker and an empty realtime store; the tickers stopped afterwards. Modules use
+    it with pytest.mark.usefixtures("fresh_realtime")."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from civic import realtime
+
+    settings.REALTIME_TICK_MS = int(REALTIME_TICK * 1000)
+    realtime.reset_store()
+    yield
+    await realtime.stop_tickers()
+    realtime.reset_store()
+    # The ORM calls of the test ran in asgiref's worker thread: close its connection, so that
+    # the test database can be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
+
+
+async def ws_connect(path: str, user=None, timeout: float = 1):
+    """A connected WebsocketCommunicator on `path`, signed in as `user` if one is given."""
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from civic.asgi import application
+
+    headers = [WS_ORIGIN]
+    if user is not None:
+        cookie = await sync_to_async(session_cookie_header)(user)
+        headers.append((b"cookie", cookie.encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=timeout)
+    assert connected
+    return communicator
+
+
+async def ws_drain(communicator, seconds: float) -> list[dict]:
+    """Every message that arrives within `seconds` (without cancelling the app on timeout)."""
+    messages, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await communicator.receive_nothing(timeout=0.05, interval=0.01):
+            continue
+        messages.append(await communicator.receive_json_from(timeout=1))
+    return messages

@@ -4,6 +4,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 
+from accounts.districts import ensure_districts
 from accounts.models import District, Role, User
 from communities.models import Community
 
@@ -52,6 +53,10 @@ class ModeratorFactory(UserFactory):
 
 
 def district(slug: str = "almaly") -> District:
+    # The districts come from a data migration; a transactional test before this one may have
+    # flushed them, so they are put back (idempotently) when missing.
+    if not District.objects.exists():
+        ensure_districts(District)
     return District.objects.get(slug=slug)
 
 
@@ -96,3 +101,87 @@ def make_poll(*, official=None, open_now=True, choices=3, minutes=60, **fields):
 
 def choice_ids(poll) -> list[int]:
     return list(poll.choices.values_list("pk", flat=True))
+
+
+def make_member(community, user=None, role: str = "member"):
+    """An active member (or lead) of `community`."""
+    from communities.models import Membership
+
+    user = user or UserFactory()
+    Membership.objects.update_or_create(
+        community=community, user=user, defaults={"role": role, "state": "active"}
+    )
+    return user
+
+
+def make_initiative(*, community=None, author=None, status: str = "submitted", **fields):
+    """An initiative drafted through the services and moved to `status` as people would."""
+    from communities.services import InitiativeInput, initiative_create, initiative_transition
+
+    community = community or CommunityFactory()
+    author = author or make_member(community, role="lead")
+    data = InitiativeInput(
+        title=fields.pop("title", "Reconstruction of the former tram depot"),
+        summary=fields.pop("summary", "A public space in the old depot."),
+        category=fields.pop("category", "urban_space"),
+        **fields,
+    )
+    initiative = initiative_create(actor=author, community_id=community.pk, data=data)
+    path = {
+        "draft": [],
+        "submitted": ["submitted"],
+        "under_review": ["submitted", "under_review"],
+        "changes_requested": ["submitted", "under_review", "changes_requested"],
+        "accepted": ["submitted", "under_review", "accepted"],
+        "rejected": ["submitted", "under_review", "rejected"],
+        "in_progress": ["submitted", "under_review", "accepted", "in_progress"],
+        "implemented": ["submitted", "under_review", "accepted", "in_progress", "implemented"],
+        "withdrawn": ["withdrawn"],
+    }[status]
+    official = None
+    for to in path:
+        if to in ("submitted", "withdrawn"):
+            actor = author
+        else:
+            official = official or OfficialFactory()
+            actor = official
+        initiative = initiative_transition(
+            actor=actor, initiative_id=initiative.pk, to=to, response="Official answer."
+        )
+    return initiative
+
+
+def make_thread(*, author=None, title: str = "Transport in Auezov district"):
+    """A standalone dialogue topic, started through the services by a citizen."""
+    from dialogue.services import thread_create
+
+    return thread_create(actor=author or UserFactory(), title=title)
+
+
+def make_session(
+    *, actor=None, moderation: str = "post", starts_in: int = -5, minutes: int = 60, **fields
+):
+    """A Q&A session made through the services by a moderator; live now unless told.
+
+    `starts_in` and `minutes` are minutes from now: a negative start is already running.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dialogue.services import SessionInput, session_create
+
+    actor = actor or ModeratorFactory()
+    starts_at = fields.pop("starts_at", timezone.now() + timedelta(minutes=starts_in))
+    ends_at = fields.pop("ends_at", starts_at + timedelta(minutes=minutes))
+    hosts = fields.pop("hosts", ())
+    data = SessionInput(
+        title=fields.pop("title", "Open hour with the akim of Auezov district"),
+        language=fields.pop("language", "ru"),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        moderation=moderation,
+        host_ids=tuple(h.pk for h in hosts),
+        **fields,
+    )
+    return session_create(actor=actor, data=data)

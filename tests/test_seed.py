@@ -39,3 +39,33 @@ def test_no_demo_accounts_outside_demo_mode(settings, capsys):
     assert not User.objects.exists()
     assert "birge-" not in capsys.readouterr().out
     assert Community.objects.filter(status=Community.Status.APPROVED).count() >= 3
+
+
+def test_seed_demo_has_initiatives_in_every_status_with_a_pdf_dossier(settings):
+    from communities.models import Attachment, Initiative
+    from communities.selectors import review_queue
+    from communities.services import supports_verify
+
+    settings.DEMO_MODE = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    statuses = set(Initiative.objects.values_list("status", flat=True))
+    assert statuses == set(Initiative.Status.values)
+    assert Initiative.objects.count() == len(Initiative.Status.values)  # nothing doubled
+    depot = Initiative.objects.get(community__slug="tram-depot", status="accepted")
+    assert depot.official_response and depot.supports_count > 0
+    pdfs = Attachment.objects.filter(initiative=depot, content_type="application/pdf")
+    assert sorted(pdfs.values_list("title", "version")) == [
+        ("Cost estimate", 1),
+        ("Design", 1),
+        ("Design", 2),
+    ]
+    with pdfs.first().file.open("rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+    assert review_queue().filter(status="under_review").exists()
+    assert Community.objects.filter(status=Community.Status.PENDING).exists()
+    assert supports_verify() == []
+    from polls.models import Choice
+
+    linked = Choice.objects.filter(initiative__isnull=False)
+    assert linked.count() >= 2 and linked.values("poll").distinct().count() == 1

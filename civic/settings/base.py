@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "polls",
     "communities",
     "dialogue",
+    "notifications",
+    "audit",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -171,7 +174,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "birge"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="birge")
 CELERY_TIMEZONE = "Asia/Almaty"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
@@ -189,6 +192,23 @@ POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
 # How often Celery beat opens and closes polls whose time has come (the vote path checks
 # closes_at itself, so a late beat never lets a vote in after close).
 POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
+
+# Initiatives: supports that put one into the officials' review queue, unless its category
+# has its own threshold (admin: category thresholds); dossier uploads limits.
+# Per-user actions per minute (City Dialogue); see civic.ratelimit.
+RATE_LIMITS = {
+    "comment": env.int("RATE_LIMIT_COMMENTS", default=6),
+    "question": env.int("RATE_LIMIT_QUESTIONS", default=3),
+    "vote": env.int("RATE_LIMIT_UPVOTES", default=60),
+    "flag": env.int("RATE_LIMIT_FLAGS", default=10),
+}
+# Comments can be edited this long after posting (the edit is shown).
+COMMENT_EDIT_SECONDS = env.int("COMMENT_EDIT_SECONDS", default=900)
+
+INITIATIVE_SUPPORT_THRESHOLD = env.int("INITIATIVE_SUPPORT_THRESHOLD", default=100)
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Auth and accounts -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -223,7 +243,8 @@ ACCOUNT_RATE_LIMITS = {}
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -232,6 +253,8 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Birge <noreply@birge.kz>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Languages and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "ru"

@@ -1,40 +1,15 @@
 """Races on PostgreSQL with real, separate connections (one thread, one connection)."""
 
-import contextlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from civic.errors import DomainError
 from polls.models import Ballot, BallotChoice, Poll
 from polls.selectors import poll_counts
 from polls.services import poll_close, tallies_verify, vote_cast
+from tests.conftest import run_at_once
 from tests.factories import OfficialFactory, UserFactory, choice_ids, make_poll
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _run_at_once(jobs, workers):
-    """Run callables in threads released together; each thread uses its own connection."""
-    barrier = threading.Barrier(min(workers, len(jobs)))
-
-    def wrap(job):
-        def run():
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=30)
-            try:
-                return ("ok", job())
-            except DomainError as exc:
-                return ("refused", exc.code)
-            finally:
-                connections.close_all()
-
-        return run
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda f: f(), [wrap(j) for j in jobs]))
 
 
 def test_200_voters_submitting_twice_at_once_make_200_votes():
@@ -45,7 +20,7 @@ def test_200_voters_submitting_twice_at_once_make_200_votes():
     for i, voter in enumerate(voters):
         picks = [a, b] if i % 2 else [c]
         jobs += [lambda v=voter, p=picks: vote_cast(poll_id=poll.pk, choice_ids=p, user=v)] * 2
-    outcomes = _run_at_once(jobs, workers=40)
+    outcomes = run_at_once(jobs, workers=40)
     accepted = [o for o in outcomes if o[0] == "ok"]
     refused = [o for o in outcomes if o[0] == "refused"]
     assert len(accepted) == 200
@@ -65,7 +40,7 @@ def test_same_idempotency_key_at_once_gives_one_ballot_and_one_answer():
     jobs = [
         lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], user=voter, idempotency_key="same")
     ] * 10
-    outcomes = _run_at_once(jobs, workers=10)
+    outcomes = run_at_once(jobs, workers=10)
     assert all(kind == "ok" for kind, _ in outcomes), outcomes
     assert len({str(r.as_json()) for _, r in outcomes}) == 1
     assert Ballot.objects.filter(poll=poll).count() == 1
@@ -78,7 +53,7 @@ def test_50_votes_racing_a_close():
     voters = [UserFactory() for _ in range(50)]
     jobs = [lambda v=v: vote_cast(poll_id=poll.pk, choice_ids=[a], user=v) for v in voters]
     jobs.insert(25, lambda: poll_close(actor=official, poll_id=poll.pk) and "closed")
-    outcomes = _run_at_once(jobs, workers=51)
+    outcomes = run_at_once(jobs, workers=51)
     accepted_votes = sum(1 for kind, r in outcomes if kind == "ok" and r != "closed")
     refused = [code for kind, code in outcomes if kind == "refused"]
     assert set(refused) <= {"poll_closed"}
@@ -99,7 +74,7 @@ def test_event_code_used_at_once_counts_once():
 
     code = event_codes_generate(actor=official, poll_id=poll.pk, count=1)[0].code
     a = choice_ids(poll)[0]
-    outcomes = _run_at_once(
+    outcomes = run_at_once(
         [lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], code=code)] * 20, workers=20
     )
     assert sum(1 for kind, _ in outcomes if kind == "ok") == 1

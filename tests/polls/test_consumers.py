@@ -6,53 +6,17 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from civic import realtime
 from civic.asgi import application
 from polls.models import Poll
 from polls.services import poll_close, vote_cast
+from tests.conftest import WS_ORIGIN, ws_connect, ws_drain
 from tests.factories import OfficialFactory, UserFactory, choice_ids, make_poll
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost:8000")
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_realtime(settings):
-    settings.REALTIME_TICK_MS = 100
-    realtime.reset_store()
-    yield
-    await realtime.stop_tickers()
-    realtime.reset_store()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_realtime")]
 
 
 async def connect(poll_id, user=None):
-    headers = [ORIGIN]
-    if user is not None:
-        cookie = await sync_to_async(_session_cookie)(user)
-        headers.append((b"cookie", cookie.encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/polls/{poll_id}/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-def _session_cookie(user):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
-async def drain(communicator, seconds):
-    """Every message that arrives within `seconds` (without cancelling the app on timeout)."""
-    messages, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await communicator.receive_nothing(timeout=0.05, interval=0.01):
-            continue
-        messages.append(await communicator.receive_json_from(timeout=1))
-    return messages
+    return await ws_connect(f"/ws/polls/{poll_id}/", user)
 
 
 async def test_snapshot_then_coalesced_updates():
@@ -74,7 +38,7 @@ async def test_snapshot_then_coalesced_updates():
     for i, voter in enumerate(voters):
         await sync_to_async(vote_cast)(poll_id=poll.pk, choice_ids=[a if i % 3 else b], user=voter)
     elapsed = time.monotonic() - started
-    updates = await drain(ws, 1.0)
+    updates = await ws_drain(ws, 1.0)
     assert updates, "no update arrived"
     assert all(m["type"] == "results.update" for m in updates)
     # Coalesced: at most one per tick, never one per vote; the last one is the final state.
@@ -97,7 +61,7 @@ async def test_final_result_is_pushed_after_close():
         poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
     )
     await sync_to_async(poll_close)(actor=official, poll_id=poll.pk)
-    updates = await drain(ws, 0.8)
+    updates = await ws_drain(ws, 0.8)
     assert updates[-1]["status"] == "closed"
     assert updates[-1]["total_votes"] == 1
     await ws.disconnect()
@@ -116,8 +80,8 @@ async def test_visibility_applies_to_the_socket():
     await sync_to_async(vote_cast)(
         poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
     )
-    public_update = (await drain(public, 0.6))[-1]
-    official_update = (await drain(officials, 0.1))[-1]
+    public_update = (await ws_drain(public, 0.6))[-1]
+    official_update = (await ws_drain(officials, 0.1))[-1]
     assert public_update["total_votes"] == 1
     assert all(c["votes"] is None for c in public_update["choices"])
     assert official_update["choices"][0]["votes"] == 1
@@ -128,7 +92,7 @@ async def test_visibility_applies_to_the_socket():
 async def test_unknown_and_draft_polls_are_refused_with_4404(citizen):
     draft = await sync_to_async(make_poll)(open_now=False)
     for path in ("/ws/polls/999999/", f"/ws/polls/{draft.pk}/"):
-        ws = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        ws = WebsocketCommunicator(application, path, headers=[WS_ORIGIN])
         connected, _ = await ws.connect()
         assert connected  # accepted, then closed with a code the browser can read
         error = await ws.receive_json_from(timeout=5)

@@ -9,13 +9,10 @@ import shutil
 import subprocess
 import time
 
-import httpx
 import pytest
 import websockets
-from django.db import connection
-from django.test import Client
 
-from tests.conftest import AsgiServer, free_port, server_env
+from tests.conftest import AsgiServer, api_vote, free_port, logged_in_http, server_env_on_test_db
 from tests.factories import UserFactory, choice_ids, make_poll
 
 pytestmark = [
@@ -24,34 +21,6 @@ pytestmark = [
     pytest.mark.server,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _db_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _env(redis_url: str) -> dict:
-    return server_env(
-        DATABASE_URL=_db_url(), REDIS_URL=redis_url, REALTIME_TICK_MS="100", DJANGO_DEBUG="false"
-    )
-
-
-def _logged_in_http(server_url: str, user) -> httpx.Client:
-    client = Client()
-    client.force_login(user)
-    http = httpx.Client(base_url=server_url, timeout=10)
-    http.cookies.set("sessionid", client.cookies["sessionid"].value)
-    http.get("/en/")  # receives the CSRF cookie
-    return http
-
-
-def _vote(http: httpx.Client, poll_id: int, choice: int) -> httpx.Response:
-    return http.post(
-        f"/api/v1/polls/{poll_id}/votes",
-        json={"choices": [choice]},
-        headers={"X-CSRFToken": http.cookies["csrftoken"]},
-    )
 
 
 async def _next_with_total(ws, total: int, timeout: float) -> dict:
@@ -69,17 +38,17 @@ def test_a_vote_through_one_process_reaches_a_socket_of_another(settings):
     poll = make_poll()
     a = choice_ids(poll)[0]
     voter = UserFactory()
-    server_a = AsgiServer(_env(settings.REDIS_URL)).start()
-    server_b = AsgiServer(_env(settings.REDIS_URL)).start()
+    server_a = AsgiServer(server_env_on_test_db(settings.REDIS_URL)).start()
+    server_b = AsgiServer(server_env_on_test_db(settings.REDIS_URL)).start()
     try:
-        http = _logged_in_http(server_a.url, voter)
+        http = logged_in_http(server_a.url, voter)
 
         async def scenario():
             url = server_b.url.replace("http", "ws") + f"/ws/polls/{poll.pk}/"
             async with websockets.connect(url, origin=server_b.url) as ws:
                 snapshot = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
                 assert snapshot["type"] == "results.snapshot" and snapshot["total_votes"] == 0
-                response = await asyncio.to_thread(_vote, http, poll.pk, a)
+                response = await asyncio.to_thread(api_vote, http, poll.pk, a)
                 assert response.status_code == 201, response.text
                 update = await _next_with_total(ws, 1, timeout=5)
                 assert update["type"] == "results.update"
@@ -128,10 +97,10 @@ def test_redis_down_vote_still_counts_and_sockets_resync(tmp_path):
     redis_proc = start_redis()
     poll = make_poll()
     a, b, _ = choice_ids(poll)
-    server = AsgiServer(_env(f"redis://127.0.0.1:{port}/0")).start()
+    server = AsgiServer(server_env_on_test_db(f"redis://127.0.0.1:{port}/0")).start()
     try:
-        http = _logged_in_http(server.url, UserFactory())
-        http2 = _logged_in_http(server.url, UserFactory())
+        http = logged_in_http(server.url, UserFactory())
+        http2 = logged_in_http(server.url, UserFactory())
 
         async def scenario():
             nonlocal redis_proc
@@ -141,7 +110,7 @@ def test_redis_down_vote_still_counts_and_sockets_resync(tmp_path):
                 redis_proc.terminate()
                 redis_proc.wait(timeout=10)
                 # Redis is down: the vote is still accepted and counted.
-                response = await asyncio.to_thread(_vote, http, poll.pk, a)
+                response = await asyncio.to_thread(api_vote, http, poll.pk, a)
                 assert response.status_code == 201, response.text
                 results = (
                     await asyncio.to_thread(http.get, f"/api/v1/polls/{poll.pk}/results")
@@ -154,7 +123,7 @@ def test_redis_down_vote_still_counts_and_sockets_resync(tmp_path):
                 update = await _next_with_total(ws, 1, timeout=15)
                 assert update["choices"][0]["votes"] == 1
                 # And pushes flow again for new votes.
-                response = await asyncio.to_thread(_vote, http2, poll.pk, b)
+                response = await asyncio.to_thread(api_vote, http2, poll.pk, b)
                 assert response.status_code == 201
                 update = await _next_with_total(ws, 2, timeout=10)
                 assert update["choices"][1]["votes"] == 1

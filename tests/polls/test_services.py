@@ -336,3 +336,31 @@ def test_open_requires_future_close(official):
     with pytest.raises(InvalidInput):
         poll_open(actor=official, poll_id=poll.pk)
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_a_choice_may_point_to_a_public_initiative(official):
+    from communities.models import Initiative
+    from polls.services import poll_create
+    from tests.factories import make_initiative
+
+    public = make_initiative(status="under_review")
+    draft = make_initiative(status="draft")
+
+    def data(initiative_id):
+        return PollInput(
+            title_kk="Қай жоба бірінші?",
+            title_ru="Какой проект первым?",
+            title_en="Which project first?",
+            choices=[
+                ChoiceInput("Веложол", "Велодорожка", "Bike lane", initiative_id=initiative_id),
+                ChoiceInput("Басқа", "Другое", "Other"),
+            ],
+        )
+
+    poll = poll_create(actor=official, data=data(public.pk))
+    assert [c.initiative_id for c in poll.choices.all()] == [public.pk, None]
+    for bad in (draft.pk, 10**12, "x"):
+        with pytest.raises(InvalidInput):
+            poll_create(actor=official, data=data(bad))
+    assert Poll.objects.count() == 1
+    assert Initiative.objects.get(pk=public.pk).poll_choices.count() == 1

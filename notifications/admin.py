@@ -1,0 +1,13 @@
+"""Admin for notifications: read-only, a record of what was sent."""
+
+from django.contrib import admin
+
+from .models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "key", "created_at", "emailed_at", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__email", "key"]
+    readonly_fields = ["user", "kind", "key", "params", "url", "created_at", "emailed_at"]
