@@ -1,0 +1,46 @@
+"""/ws/initiatives/{id}/: the live support count and status of one initiative."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext_lazy as _
+
+from civic import realtime
+from civic.consumers import EnvelopeConsumer
+from civic.errors import NotFound
+
+from .selectors import initiative_get, initiative_group, initiative_state
+
+
+class InitiativeConsumer(EnvelopeConsumer):
+    @database_sync_to_async
+    def _load(self):
+        return initiative_get(
+            initiative_id=self.scope["url_route"]["kwargs"]["initiative_id"],
+            user=self.scope.get("user"),
+        )
+
+    async def authorize(self):
+        self.initiative = await self._load()
+        if self.initiative is None:
+            raise NotFound(_("No such initiative."))
+
+    async def groups_for(self):
+        realtime.watch(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)
+        self.watching = True
+        return [initiative_group(self.initiative.pk)]
+
+    async def disconnect(self, code):
+        if getattr(self, "watching", False):
+            realtime.unwatch(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)
+        await super().disconnect(code)
+
+    @database_sync_to_async
+    def _snapshot(self):
+        self.initiative.refresh_from_db()
+        return initiative_state(
+            self.initiative, seq=realtime.now_seq(), kind=realtime.EVENT_INITIATIVE_SNAPSHOT
+        )
+
+    async def snapshot(self):
+        return await self._snapshot()

@@ -1,0 +1,305 @@
+"""Demo communities' details, members and initiatives in every status, with a dossier.
+
+Called by `manage.py seed_demo` in demo mode. Everything goes through the services, as
+people would do it; running it again adds nothing that is already there.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import District, User
+
+from .models import Community, Initiative, Membership
+from .services import (
+    CommunityInput,
+    InitiativeInput,
+    attachment_add,
+    community_register,
+    initiative_create,
+    initiative_transition,
+    support_add,
+)
+
+COMMUNITY_DETAILS = {
+    # slug: (kk name, en name, focus areas, contact e-mail, website)
+    "tram-depot": (
+        "Трамвай деполары — қауымдастыққа",
+        "Tram Depot for the Community",
+        ["urban_space", "culture", "transport"],
+        "depo@demo.birge.kz",
+        "https://depo.example.kz",
+    ),
+    "green-almaty": (
+        "Жасыл Алматы",
+        "Green Almaty",
+        ["ecology", "health"],
+        "green@demo.birge.kz",
+        "",
+    ),
+    "velo-almaty": (
+        "Велосипедті Алматы",
+        "Cycling Almaty",
+        ["transport", "urban_space"],
+        "velo@demo.birge.kz",
+        "",
+    ),
+    "kamkor-social": (
+        "Қамқор — әлеуметтік кәсіпорын",
+        "Kamkor social business",
+        ["social", "business"],
+        "kamkor@demo.birge.kz",
+        "",
+    ),
+}
+
+# community slug, title, summary, category, district, (lat, lon), budget, timeline, status, body
+INITIATIVES = [
+    (
+        "tram-depot",
+        "Реконструкция бывшего трамвайного депо в общественное пространство",
+        "Депо становится местом для культуры, мастерских и рынка выходного дня.",
+        "urban_space",
+        "almaly",
+        ("43.256700", "76.928600"),
+        "1850000000",
+        "2027–2029",
+        "accepted",
+        "Проект подготовлен сообществом за несколько месяцев: **эскизный проект**, "
+        "смета и результаты обсуждений с соседями.\n\n"
+        "- сохранить исторические цеха\n- открыть двор для жителей\n- мастерские и рынок",
+    ),
+    (
+        "green-almaty",
+        "Субботник в парке Первого Президента",
+        "Весенняя уборка парка вместе с жителями Бостандыкского района.",
+        "ecology",
+        "bostandyk",
+        ("43.188400", "76.886700"),
+        "450000",
+        "апрель 2026",
+        "implemented",
+        "Мешки, перчатки и вывоз мусора — от акимата района; волонтёры — от сообщества.",
+    ),
+    (
+        "velo-almaty",
+        "Защищённая велодорожка по проспекту Абая",
+        "Отделённая от машин велодорожка от Розыбакиева до Достык.",
+        "transport",
+        "almaly",
+        ("43.240200", "76.909700"),
+        "920000000",
+        "2027",
+        "under_review",
+        "Велодорожка шириной 2 м с физическим отделением от проезжей части.",
+    ),
+    (
+        "green-almaty",
+        "Датчики качества воздуха в каждом дворе Ауэзовского района",
+        "Открытые данные о PM2.5 рядом с домом, на карте в реальном времени.",
+        "ecology",
+        "auezov",
+        ("43.219500", "76.847000"),
+        "36000000",
+        "6 месяцев",
+        "submitted",
+        "",
+    ),
+    (
+        "green-almaty",
+        "Тысяча деревьев вдоль Восточной объездной",
+        "Посадка и три года ухода за деревьями силами волонтёров.",
+        "ecology",
+        "medeu",
+        None,
+        "120000000",
+        "2026–2028",
+        "in_progress",
+        "",
+    ),
+    (
+        "kamkor-social",
+        "Доступные пешеходные переходы в Турксибе",
+        "Понижения бордюров и тактильная плитка на 40 переходах.",
+        "social",
+        "turksib",
+        ("43.339000", "77.004000"),
+        "210000000",
+        "2027",
+        "changes_requested",
+        "",
+    ),
+    (
+        "velo-almaty",
+        "Ночной велопробег по перекрытому Аль-Фараби",
+        "Раз в месяц перекрывать проспект для велосипедистов ночью.",
+        "culture",
+        "bostandyk",
+        None,
+        "15000000",
+        "ежемесячно",
+        "rejected",
+        "",
+    ),
+    (
+        "tram-depot",
+        "Летний кинотеатр во дворе депо",
+        "Показы под открытым небом по пятницам.",
+        "culture",
+        "almaly",
+        None,
+        "",
+        "лето 2027",
+        "draft",
+        "",
+    ),
+    (
+        "kamkor-social",
+        "Инклюзивное кафе на Арбате",
+        "Кафе, где работают люди с инвалидностью.",
+        "business",
+        "almaly",
+        None,
+        "25000000",
+        "",
+        "withdrawn",
+        "",
+    ),
+]
+
+RESPONSES = {
+    "under_review": "Проект передан в управление мобильности; ответ — в течение 30 дней.",
+    "accepted": "Акимат принимает проект сообщества за основу реконструкции депо. "
+    "Разработка ПСД включена в план 2027 года.",
+    "rejected": "Перекрытие магистрали ночью невозможно по требованиям экстренных служб. "
+    "Предлагаем провести велопробег в парке.",
+    "changes_requested": "Уточните список переходов и приложите фотографии текущего состояния.",
+    "in_progress": "Посадка начата: 320 деревьев из 1000.",
+    "implemented": "Субботник проведён, вывезено 12 тонн мусора. Спасибо жителям!",
+}
+
+SUPPORTERS = {"accepted": 37, "under_review": 23, "submitted": 8}
+
+PATHS = {
+    "draft": [],
+    "submitted": ["submitted"],
+    "under_review": ["submitted", "under_review"],
+    "changes_requested": ["submitted", "under_review", "changes_requested"],
+    "accepted": ["submitted", "under_review", "accepted"],
+    "rejected": ["submitted", "under_review", "rejected"],
+    "in_progress": ["submitted", "under_review", "accepted", "in_progress"],
+    "implemented": ["submitted", "under_review", "accepted", "in_progress", "implemented"],
+    "withdrawn": ["submitted", "withdrawn"],
+}
+
+
+def small_pdf(text: str) -> bytes:
+    """A valid one-page PDF with one line of (ASCII) text."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def seed_communities(*, lead: User, citizen: User, moderator: User, official: User, voters, stdout):
+    for slug, (name_kk, name_en, focus, email, website) in COMMUNITY_DETAILS.items():
+        Community.objects.filter(slug=slug).update(
+            name_kk=name_kk,
+            name_en=name_en,
+            focus_areas=focus,
+            contact_email=email,
+            website=website,
+        )
+        community = Community.objects.get(slug=slug)
+        Membership.objects.get_or_create(
+            community=community, user=lead, defaults={"role": Membership.Role.LEAD}
+        )
+    if not Community.objects.filter(slug="turksib-neighbours").exists():
+        pending = community_register(
+            actor=citizen,
+            data=CommunityInput(
+                name="Соседи Турксиба",
+                name_kk="Түрксіб көршілері",
+                name_en="Turksib Neighbours",
+                kind=Community.Kind.CITIZEN_GROUP,
+                description="Жители Турксибского района: дворы, освещение, детские площадки.",
+                focus_areas=["urban_space", "social"],
+                district_ids=list(District.objects.filter(slug="turksib").values_list("pk", flat=True)),
+            ),
+        )
+        Community.objects.filter(pk=pending.pk).update(slug="turksib-neighbours")
+    created = 0
+    for row in INITIATIVES:
+        slug, title, summary, category, district, location, budget, timeline, status, body = row
+        community = Community.objects.get(slug=slug)
+        if Initiative.objects.filter(community=community, title=title).exists():
+            continue
+        initiative = initiative_create(
+            actor=lead,
+            community_id=community.pk,
+            data=InitiativeInput(
+                title=title,
+                summary=summary,
+                category=category,
+                body=body,
+                district_id=District.objects.get(slug=district).pk,
+                latitude=location[0] if location else None,
+                longitude=location[1] if location else None,
+                budget_kzt=Decimal(budget) if budget else None,
+                timeline=timeline,
+            ),
+        )
+        if slug == "tram-depot" and status == "accepted":
+            _dossier(initiative, lead)
+        for to in PATHS[status]:
+            if to == "under_review":  # supporters arrive while it is open
+                for voter in voters[: SUPPORTERS.get(status, 12)]:
+                    support_add(actor=voter, initiative_id=initiative.pk)
+            actor = lead if to in ("submitted", "withdrawn") else official
+            initiative_transition(
+                actor=actor,
+                initiative_id=initiative.pk,
+                to=to,
+                response=RESPONSES.get(to, "") if actor is official else "",
+            )
+        if status == "submitted":
+            for voter in voters[: SUPPORTERS["submitted"]]:
+                support_add(actor=voter, initiative_id=initiative.pk)
+        created += 1
+    stdout.write(
+        f"Initiatives: {Initiative.objects.count()} ({created} new; "
+        f"tram depot: {Initiative.objects.filter(community__slug='tram-depot', status='accepted').first().get_absolute_url()})"
+    )
+
+
+def _dossier(initiative: Initiative, lead: User) -> None:
+    files = [
+        ("Design", "design", "depot-design-v1.pdf", "Tram depot: design concept v1"),
+        ("Design", "design", "depot-design-v2.pdf", "Tram depot: design concept v2"),
+        ("Cost estimate", "estimate", "depot-estimate.pdf", "Tram depot: cost estimate"),
+    ]
+    for title, kind, name, text in files:
+        attachment_add(
+            actor=lead,
+            initiative_id=initiative.pk,
+            title=title,
+            kind=kind,
+            upload=SimpleUploadedFile(name, small_pdf(text), content_type="application/pdf"),
+        )

@@ -1,0 +1,836 @@
+"""Every state change of communities and initiatives.
+
+Register and review communities, manage members, propose initiatives and move them through
+the workflow, support them, add dossier documents. Views, the API, the admin, tasks and
+commands all call these functions; they check permission, validate, write in one short
+transaction, and only after commit notify (Celery) and push (websocket).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import filetype
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.text import get_valid_filename, slugify
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import is_moderator, is_official, require_citizen
+from audit.services import audit_record
+from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
+from civic.validation import clean_decimal, clean_text, render_markdown
+
+from .models import (
+    ALMATY_LAT,
+    ALMATY_LON,
+    BUDGET_MAX_KZT,
+    Attachment,
+    CategoryThreshold,
+    Community,
+    CommunityDecision,
+    CommunityInvite,
+    FocusArea,
+    Initiative,
+    InitiativeStatusChange,
+    Membership,
+    Support,
+)
+
+logger = logging.getLogger(__name__)
+
+TOPIC_INITIATIVE = TOPIC_INITIATIVE_STATE
+S = Initiative.Status
+
+# --- The workflow: (from, to) → who may make the move ------------------------------------------
+COMMUNITY, OFFICIAL = "community", "official"
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (S.DRAFT, S.SUBMITTED): COMMUNITY,
+    (S.CHANGES_REQUESTED, S.SUBMITTED): COMMUNITY,
+    (S.SUBMITTED, S.UNDER_REVIEW): OFFICIAL,
+    (S.UNDER_REVIEW, S.ACCEPTED): OFFICIAL,
+    (S.UNDER_REVIEW, S.REJECTED): OFFICIAL,
+    (S.UNDER_REVIEW, S.CHANGES_REQUESTED): OFFICIAL,
+    (S.ACCEPTED, S.IN_PROGRESS): OFFICIAL,
+    (S.IN_PROGRESS, S.IMPLEMENTED): OFFICIAL,
+    (S.DRAFT, S.WITHDRAWN): COMMUNITY,
+    (S.SUBMITTED, S.WITHDRAWN): COMMUNITY,
+    (S.UNDER_REVIEW, S.WITHDRAWN): COMMUNITY,
+    (S.CHANGES_REQUESTED, S.WITHDRAWN): COMMUNITY,
+}
+# A decision must carry the akimat's official response.
+DECISIONS = {S.ACCEPTED, S.REJECTED, S.CHANGES_REQUESTED}
+# Citizens may support (and withdraw support) while an initiative is open.
+SUPPORTABLE = {S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED}
+# The community may edit the proposal, and add documents, in these states.
+EDITABLE = {S.DRAFT, S.CHANGES_REQUESTED}
+DOSSIER_OPEN = {S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.ACCEPTED, S.IN_PROGRESS}
+
+NAME_MAX, DESCRIPTION_MAX, REASON_MAX, RESPONSE_MAX = 120, 5000, 2000, 5000
+TITLE_MAX, SUMMARY_MAX, BODY_MAX, TIMELINE_MAX = 200, 500, 20000, 200
+
+# Dossier files: what the content says they are → the extensions their name may have.
+ALLOWED_FILES: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/webp": (".webp",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+}
+# Paths under /communities/ that a community's slug must not shadow.
+RESERVED_SLUGS = {"register", "review", "invite", "new", "edit", "map"}
+LOGO_TYPES = ("image/png", "image/jpeg", "image/webp")
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+
+class NotAMember(Forbidden):
+    default_message = _("Only members of this community can do this.")
+
+
+class NotALead(Forbidden):
+    default_message = _("Only leads of this community can do this.")
+
+
+class TransitionNotAllowed(Conflict):
+    default_message = _("This initiative cannot move to that status now.")
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _membership(user, community_id: int) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(
+        community_id=community_id, user=user, state=Membership.State.ACTIVE
+    ).first()
+
+
+def require_member(user, community_id: int) -> Membership:
+    require_citizen(user)
+    membership = _membership(user, community_id)
+    if membership is None:
+        raise NotAMember()
+    return membership
+
+
+def require_lead(user, community_id: int) -> Membership:
+    membership = require_member(user, community_id)
+    if membership.role != Membership.Role.LEAD:
+        raise NotALead()
+    return membership
+
+
+def _get_community(community_id, *, lock: bool = False) -> Community:
+    qs = Community.objects.select_for_update() if lock else Community.objects
+    try:
+        return qs.get(pk=int(community_id))
+    except (Community.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise NotFound(_("No such community.")) from None
+
+
+def _get_initiative(initiative_id, *, lock: bool = False) -> Initiative:
+    qs = Initiative.objects.select_for_update() if lock else Initiative.objects
+    try:
+        return qs.select_related("community").get(pk=int(initiative_id))
+    except (Initiative.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise NotFound(_("No such initiative.")) from None
+
+
+def _clean_choice_list(values, *, allowed, name) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise InvalidInput(_("%(field)s must be a list.") % {"field": name})
+    cleaned = []
+    for v in values:
+        if v not in allowed:
+            raise InvalidInput(_("Unknown value in %(field)s.") % {"field": name})
+        if v not in cleaned:
+            cleaned.append(v)
+    return cleaned
+
+
+def _clean_district_ids(values) -> list[int]:
+    from accounts.models import District
+
+    if not values:
+        return []
+    if not isinstance(values, list | tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise InvalidInput(_("Districts are given by their numbers."))
+    ids = set(values)
+    if District.objects.filter(pk__in=ids).count() != len(ids):
+        raise InvalidInput(_("Unknown district."))
+    return sorted(ids)
+
+
+def _check_upload(upload, *, allowed: dict[str, tuple[str, ...]], max_bytes: int):
+    """(content type, extension, safe original name) of an upload, checked by its content."""
+    if upload is None:
+        raise InvalidInput(_("Choose a file."))
+    size = getattr(upload, "size", None) or 0
+    if size == 0:
+        raise InvalidInput(_("The file is empty."))
+    if size > max_bytes:
+        raise InvalidInput(
+            _("The file is too large (at most %(mb)d MB).") % {"mb": max_bytes // (1024 * 1024)}
+        )
+    raw_name = os.path.basename(str(getattr(upload, "name", "") or "").replace("\\", "/"))
+    safe_name = get_valid_filename(raw_name)[:120] if raw_name.strip(". ") else ""
+    if not safe_name or "\x00" in raw_name:
+        raise InvalidInput(_("The file name is not valid."))
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    mime = kind.mime if kind else None
+    if mime == "application/zip":
+        mime = _office_type(upload)
+    if mime not in allowed:
+        raise InvalidInput(
+            _("This kind of file is not accepted. Upload PDF, PNG, JPEG, WebP, XLSX or ODS.")
+        )
+    extension = os.path.splitext(safe_name)[1].lower()
+    if extension not in allowed[mime]:
+        raise InvalidInput(_("The file's content does not match its name."))
+    return mime, extension, safe_name
+
+
+def _office_type(upload) -> str | None:
+    """XLSX and ODS are zip files; what is inside tells which."""
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(io.BytesIO(upload.read())) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                mimetype = zf.read("mimetype").decode("ascii", "replace").strip()
+                if mimetype == "application/vnd.oasis.opendocument.spreadsheet":
+                    return mimetype
+            if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
+                return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+        return None
+    finally:
+        upload.seek(0)
+    return None
+
+
+# --- Communities ------------------------------------------------------------------------------
+
+
+@dataclass
+class CommunityInput:
+    name: str
+    kind: str
+    description: str
+    name_kk: str = ""
+    name_ru: str = ""
+    name_en: str = ""
+    focus_areas: list[str] = field(default_factory=list)
+    district_ids: list[int] = field(default_factory=list)
+    contact_email: str = ""
+    contact_phone: str = ""
+    website: str = ""
+
+
+def _validate_community(data: CommunityInput) -> dict:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import EmailValidator, URLValidator
+
+    fields = {
+        "name": clean_text(data.name, name=_("Name"), max_length=NAME_MAX, required=True),
+        "description": clean_text(
+            data.description, name=_("Description"), max_length=DESCRIPTION_MAX, required=True
+        ),
+        "contact_phone": clean_text(
+            data.contact_phone, name=_("Phone"), max_length=32, required=False
+        ),
+    }
+    for lang in ("kk", "ru", "en"):
+        fields[f"name_{lang}"] = clean_text(
+            getattr(data, f"name_{lang}"), name=_("Name"), max_length=NAME_MAX, required=False
+        )
+    if data.kind not in Community.Kind.values:
+        raise InvalidInput(_("Unknown kind of community."))
+    fields["kind"] = data.kind
+    fields["focus_areas"] = _clean_choice_list(
+        data.focus_areas, allowed=FocusArea.values, name=_("Focus areas")
+    )
+    email = clean_text(data.contact_email, name=_("E-mail"), max_length=254, required=False)
+    website = clean_text(data.website, name=_("Website"), max_length=300, required=False)
+    try:
+        if email:
+            EmailValidator()(email)
+    except ValidationError:
+        raise InvalidInput(_("Enter a valid e-mail address.")) from None
+    try:
+        if website:
+            URLValidator(schemes=["http", "https"])(website)
+    except ValidationError:
+        raise InvalidInput(_("Enter a valid web address (http or https).")) from None
+    fields["contact_email"], fields["website"] = email, website
+    slug = slugify(fields["name"], allow_unicode=False)[:100] or "community"
+    fields["slug"] = slug
+    return fields
+
+
+def community_register(*, actor, data: CommunityInput, logo=None) -> Community:
+    """A verified citizen registers a community; it waits for review; they become its lead."""
+    require_citizen(actor)
+    fields = _validate_community(data)
+    district_ids = _clean_district_ids(data.district_ids)
+    logo_meta = (
+        _check_upload(logo, allowed={t: ALLOWED_FILES[t] for t in LOGO_TYPES}, max_bytes=LOGO_MAX_BYTES)
+        if logo is not None
+        else None
+    )
+    if Community.objects.filter(name_key=Community.fold_name(fields["name"])).exists():
+        raise Conflict(_("A community with this name already exists."), code="name_taken")
+    base_slug = fields.pop("slug")
+    slug, n = base_slug, 1
+    while slug in RESERVED_SLUGS or Community.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base_slug}-{n}"
+    try:
+        with transaction.atomic():
+            community = Community.objects.create(**fields, slug=slug, created_by=actor)
+            community.districts.set(district_ids)
+            if logo_meta:
+                community.logo.save(f"{community.pk}{logo_meta[1]}", logo, save=True)
+            Membership.objects.create(
+                community=community, user=actor, role=Membership.Role.LEAD
+            )
+    except IntegrityError:
+        raise Conflict(_("A community with this name already exists."), code="name_taken") from None
+    logger.info("community %s registered by user %s", community.pk, actor.pk)
+    return community
+
+
+def community_update(*, actor, community_id: int, data: CommunityInput) -> Community:
+    """A lead edits the community's public profile (its name is fixed once reviewed)."""
+    require_lead(actor, community_id)
+    fields = _validate_community(data)
+    district_ids = _clean_district_ids(data.district_ids)
+    with transaction.atomic():
+        community = _get_community(community_id, lock=True)
+        fields.pop("slug")
+        if community.status != Community.Status.PENDING:
+            fields.pop("name")
+        elif (
+            Community.objects.filter(name_key=Community.fold_name(fields["name"]))
+            .exclude(pk=community.pk)
+            .exists()
+        ):
+            raise Conflict(_("A community with this name already exists."), code="name_taken")
+        for key, value in fields.items():
+            setattr(community, key, value)
+        community.save()
+        community.districts.set(district_ids)
+    return community
+
+
+COMMUNITY_MOVES = {
+    CommunityDecision.Action.APPROVE: (
+        {Community.Status.PENDING, Community.Status.REJECTED},
+        Community.Status.APPROVED,
+    ),
+    CommunityDecision.Action.REJECT: ({Community.Status.PENDING}, Community.Status.REJECTED),
+    CommunityDecision.Action.SUSPEND: ({Community.Status.APPROVED}, Community.Status.SUSPENDED),
+    CommunityDecision.Action.REINSTATE: (
+        {Community.Status.SUSPENDED},
+        Community.Status.APPROVED,
+    ),
+}
+
+
+def community_decide(*, actor, community_id: int, action: str, reason: str = "") -> Community:
+    """A moderator or official approves, rejects, suspends or reinstates a community."""
+    if not getattr(actor, "is_authenticated", False):
+        from civic.errors import NotAuthenticated
+
+        raise NotAuthenticated()
+    if not (is_moderator(actor) or is_official(actor)):
+        raise Forbidden(_("Only moderators and officials review communities."))
+    if action not in COMMUNITY_MOVES:
+        raise InvalidInput(_("Unknown decision."))
+    reason = clean_text(reason, name=_("Reason"), max_length=REASON_MAX, required=False)
+    if action in (CommunityDecision.Action.REJECT, CommunityDecision.Action.SUSPEND) and not reason:
+        raise InvalidInput(_("Give the reason: the community will see it."))
+    allowed_from, to = COMMUNITY_MOVES[action]
+    with transaction.atomic():
+        community = _get_community(community_id, lock=True)
+        if community.status not in allowed_from:
+            raise Conflict(_("This community cannot be %(action)s now.") % {
+                "action": CommunityDecision.Action(action).label.lower()
+            })
+        community.status = to
+        community.status_reason = reason
+        community.decided_at = timezone.now()
+        community.save(update_fields=["status", "status_reason", "decided_at"])
+        CommunityDecision.objects.create(
+            community=community, action=action, reason=reason, actor=actor
+        )
+        audit_record(
+            actor=actor, action=f"community.{action}", target=community, data={"reason": reason}
+        )
+    logger.info("community %s: %s by user %s", community.pk, action, actor.pk)
+    return community
+
+
+# --- Members ----------------------------------------------------------------------------------
+
+
+def membership_request(*, actor, community_id: int) -> Membership:
+    """A citizen asks to join; a lead approves. Asking again changes nothing."""
+    require_citizen(actor)
+    community = _get_community(community_id)
+    if community.status != Community.Status.APPROVED:
+        raise Conflict(_("Only an approved community takes new members."))
+    membership, _created = Membership.objects.get_or_create(
+        community=community, user=actor, defaults={"state": Membership.State.REQUESTED}
+    )
+    return membership
+
+
+def _get_membership(membership_id) -> Membership:
+    try:
+        return Membership.objects.select_related("user").get(pk=int(membership_id))
+    except (Membership.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise NotFound(_("No such member.")) from None
+
+
+def membership_approve(*, actor, membership_id: int) -> Membership:
+    membership = _get_membership(membership_id)
+    require_lead(actor, membership.community_id)
+    if membership.state != Membership.State.ACTIVE:
+        membership.state = Membership.State.ACTIVE
+        membership.save(update_fields=["state"])
+    return membership
+
+
+def membership_set_role(*, actor, membership_id: int, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise InvalidInput(_("Unknown role."))
+    membership = _get_membership(membership_id)
+    require_lead(actor, membership.community_id)
+    with transaction.atomic():
+        _get_community(membership.community_id, lock=True)  # serializes lead changes
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.state != Membership.State.ACTIVE:
+            raise Conflict(_("Approve the request first."))
+        if role == Membership.Role.MEMBER and membership.role == Membership.Role.LEAD:
+            _ensure_another_lead(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def _ensure_another_lead(membership: Membership) -> None:
+    others = (
+        Membership.objects.filter(
+            community_id=membership.community_id,
+            role=Membership.Role.LEAD,
+            state=Membership.State.ACTIVE,
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+    if not others:
+        raise Conflict(
+            _("A community needs a lead: name another lead first."), code="last_lead"
+        )
+
+
+def membership_remove(*, actor, membership_id: int) -> None:
+    """A member leaves, or a lead removes a member or declines a request."""
+    membership = _get_membership(membership_id)
+    if membership.user_id != getattr(actor, "pk", None):
+        require_lead(actor, membership.community_id)
+    with transaction.atomic():
+        _get_community(membership.community_id, lock=True)
+        membership = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        if membership is None:
+            return
+        if membership.role == Membership.Role.LEAD:
+            _ensure_another_lead(membership)
+        membership.delete()
+
+
+def membership_leave(*, actor, community_id: int) -> None:
+    membership = require_member(actor, community_id)
+    membership_remove(actor=actor, membership_id=membership.pk)
+
+
+def invite_create(*, actor, community_id: int, email: str) -> CommunityInvite:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    require_lead(actor, community_id)
+    email = clean_text(email, name=_("E-mail"), max_length=254, required=True).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput(_("Enter a valid e-mail address.")) from None
+    community = _get_community(community_id)
+    if community.status != Community.Status.APPROVED:
+        raise Conflict(_("Only an approved community takes new members."))
+    invite = CommunityInvite.objects.filter(
+        community=community, email=email, accepted_at__isnull=True
+    ).first()
+    if invite is None:
+        try:
+            with transaction.atomic():
+                invite = CommunityInvite.objects.create(
+                    community=community, email=email, invited_by=actor
+                )
+        except IntegrityError:
+            invite = CommunityInvite.objects.get(
+                community=community, email=email, accepted_at__isnull=True
+            )
+    from .tasks import send_invite
+
+    transaction.on_commit(lambda: send_invite.delay(invite.pk))
+    return invite
+
+
+def invite_accept(*, actor, token) -> Membership:
+    require_citizen(actor)
+    from django.core.exceptions import ValidationError
+
+    try:
+        invite = CommunityInvite.objects.select_related("community").get(token=token)
+    except (CommunityInvite.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotFound(_("This invitation is not valid.")) from None
+    from allauth.account.models import EmailAddress
+
+    if not EmailAddress.objects.filter(
+        user=actor, email__iexact=invite.email, verified=True
+    ).exists():
+        raise Forbidden(_("This invitation was sent to another e-mail address."))
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            community=invite.community, user=actor, defaults={"state": Membership.State.ACTIVE}
+        )
+        if not created and membership.state != Membership.State.ACTIVE:
+            membership.state = Membership.State.ACTIVE
+            membership.save(update_fields=["state"])
+        CommunityInvite.objects.filter(pk=invite.pk, accepted_at__isnull=True).update(
+            accepted_at=timezone.now()
+        )
+    return membership
+
+
+# --- Initiatives ------------------------------------------------------------------------------
+
+
+@dataclass
+class InitiativeInput:
+    title: str
+    summary: str
+    category: str
+    body: str = ""
+    district_id: int | None = None
+    latitude: object = None
+    longitude: object = None
+    budget_kzt: object = None
+    timeline: str = ""
+
+
+def _validate_initiative(data: InitiativeInput) -> dict:
+    from accounts.models import District
+
+    fields = {
+        "title": clean_text(data.title, name=_("Title"), max_length=TITLE_MAX, required=True),
+        "summary": clean_text(
+            data.summary, name=_("Summary"), max_length=SUMMARY_MAX, required=True
+        ),
+        "body": clean_text(data.body, name=_("Description"), max_length=BODY_MAX, required=False),
+        "timeline": clean_text(
+            data.timeline, name=_("Timeline"), max_length=TIMELINE_MAX, required=False
+        ),
+    }
+    if data.category not in FocusArea.values:
+        raise InvalidInput(_("Unknown category."))
+    fields["category"] = data.category
+    fields["body_html"] = render_markdown(fields["body"])
+    district_id = data.district_id
+    if district_id in ("", None):
+        fields["district_id"] = None
+    else:
+        try:
+            district_id = int(district_id)
+        except (TypeError, ValueError):
+            raise InvalidInput(_("Unknown district.")) from None
+        if not District.objects.filter(pk=district_id).exists():
+            raise InvalidInput(_("Unknown district."))
+        fields["district_id"] = district_id
+    fields["budget_kzt"] = clean_decimal(
+        data.budget_kzt, name=_("Budget"), minimum=Decimal(0), maximum=BUDGET_MAX_KZT
+    )
+    lat = clean_decimal(
+        data.latitude, name=_("Latitude"), minimum=Decimal(-90), maximum=Decimal(90), places=6
+    )
+    lon = clean_decimal(
+        data.longitude, name=_("Longitude"), minimum=Decimal(-180), maximum=Decimal(180), places=6
+    )
+    if (lat is None) != (lon is None):
+        raise InvalidInput(_("Give both latitude and longitude, or neither."))
+    if lat is not None and not (
+        ALMATY_LAT[0] <= lat <= ALMATY_LAT[1] and ALMATY_LON[0] <= lon <= ALMATY_LON[1]
+    ):
+        raise InvalidInput(_("The location is outside Almaty."), code="outside_almaty")
+    fields["latitude"], fields["longitude"] = lat, lon
+    return fields
+
+
+def initiative_create(*, actor, community_id: int, data: InitiativeInput) -> Initiative:
+    """A member of an approved community drafts an initiative."""
+    community = _get_community(community_id)
+    require_member(actor, community.pk)
+    if community.status != Community.Status.APPROVED:
+        raise Forbidden(
+            _("Only an approved community can propose initiatives."), code="community_not_approved"
+        )
+    fields = _validate_initiative(data)
+    with transaction.atomic():
+        initiative = Initiative.objects.create(
+            community=community, created_by=actor, status_changed_at=timezone.now(), **fields
+        )
+        InitiativeStatusChange.objects.create(
+            initiative=initiative, from_status="", to_status=S.DRAFT, actor=actor
+        )
+    logger.info("initiative %s drafted by user %s", initiative.pk, actor.pk)
+    return initiative
+
+
+def initiative_update(*, actor, initiative_id: int, data: InitiativeInput) -> Initiative:
+    initiative = _get_initiative(initiative_id)
+    require_member(actor, initiative.community_id)
+    fields = _validate_initiative(data)
+    with transaction.atomic():
+        initiative = _get_initiative(initiative_id, lock=True)
+        if initiative.status not in EDITABLE:
+            raise Conflict(_("The proposal can be edited only as a draft or when changes are requested."))
+        for key, value in fields.items():
+            setattr(initiative, key, value)
+        initiative.save()
+    return initiative
+
+
+def initiative_transition(*, actor, initiative_id: int, to: str, response: str = "") -> Initiative:
+    """Move an initiative along the workflow; the one place its status changes."""
+    require_citizen(actor)
+    if to not in S.values:
+        raise InvalidInput(_("Unknown status."))
+    response = clean_text(
+        response, name=_("Official response"), max_length=RESPONSE_MAX, required=False
+    )
+    initiative = _get_initiative(initiative_id)
+    who = {
+        mover for (frm, dest), mover in TRANSITIONS.items() if dest == to
+    }
+    official = is_official(actor)
+    member = _membership(actor, initiative.community_id) is not None
+    if who == {OFFICIAL} and not official:
+        raise Forbidden(_("Only akimat officials can make this decision."), code="not_official")
+    if who == {COMMUNITY} and not member:
+        raise NotAMember()
+    if to in DECISIONS and not response:
+        raise InvalidInput(
+            _("A decision needs the official response the community and citizens will read."),
+            code="response_required",
+        )
+    with transaction.atomic():
+        initiative = _get_initiative(initiative_id, lock=True)
+        frm = initiative.status
+        mover = TRANSITIONS.get((frm, to))
+        if mover is None:
+            raise TransitionNotAllowed(
+                _("An initiative that is “%(from)s” cannot become “%(to)s”.")
+                % {"from": S(frm).label, "to": S(to).label}
+            )
+        if (mover == OFFICIAL and not official) or (mover == COMMUNITY and not member):
+            raise Forbidden(_("You cannot make this move."))
+        if to == S.SUBMITTED and initiative.community.status != Community.Status.APPROVED:
+            raise Forbidden(
+                _("Only an approved community can propose initiatives."),
+                code="community_not_approved",
+            )
+        now = timezone.now()
+        initiative.status = to
+        initiative.status_changed_at = now
+        updated = ["status", "status_changed_at", "updated_at"]
+        if to == S.SUBMITTED and initiative.submitted_at is None:
+            initiative.submitted_at = now
+            updated.append("submitted_at")
+        if to in DECISIONS:
+            initiative.decided_at = now
+            updated.append("decided_at")
+        if mover == OFFICIAL and response:
+            initiative.official_response = response
+            initiative.responded_at = now
+            initiative.responded_by = actor
+            updated += ["official_response", "responded_at", "responded_by"]
+        initiative.save(update_fields=updated)
+        change = InitiativeStatusChange.objects.create(
+            initiative=initiative,
+            from_status=frm,
+            to_status=to,
+            response=response if mover == OFFICIAL else "",
+            actor=actor,
+            official=mover == OFFICIAL,
+        )
+        if mover == OFFICIAL:
+            audit_record(
+                actor=actor,
+                action="initiative.decide" if to in DECISIONS else "initiative.move",
+                target=initiative,
+                data={"from": frm, "to": to, "response": response},
+            )
+        from .tasks import notify_status_change
+
+        transaction.on_commit(lambda: notify_status_change.delay(change.pk))
+        mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
+    logger.info("initiative %s: %s → %s by user %s", initiative.pk, frm, to, actor.pk)
+    return initiative
+
+
+# --- Support ----------------------------------------------------------------------------------
+
+
+def support_threshold(category: str) -> int:
+    row = CategoryThreshold.objects.filter(category=category).first()
+    return row.threshold if row else settings.INITIATIVE_SUPPORT_THRESHOLD
+
+
+@dataclass
+class SupportResult:
+    initiative: Initiative
+    supported: bool
+    changed: bool
+
+
+def _not_supportable(initiative: Initiative):
+    return Conflict(
+        _("Support can be given or withdrawn only while the initiative is open."),
+        code="not_open_for_support",
+    )
+
+
+def support_add(*, actor, initiative_id: int) -> SupportResult:
+    """A verified citizen supports an initiative once; asking again changes nothing."""
+    require_citizen(actor)
+    initiative = _get_initiative(initiative_id)
+    if initiative.status == S.DRAFT:
+        raise NotFound(_("No such initiative."))
+    if initiative.status not in SUPPORTABLE:
+        raise _not_supportable(initiative)
+    try:
+        with transaction.atomic():
+            Support.objects.create(initiative_id=initiative.pk, user=actor)
+            # Counted under the status check: no support lands on a decided initiative.
+            if not Initiative.objects.filter(pk=initiative.pk, status__in=SUPPORTABLE).update(
+                supports_count=F("supports_count") + 1
+            ):
+                raise _not_supportable(initiative)
+            _mark_threshold(initiative)
+            mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
+    except IntegrityError:
+        initiative.refresh_from_db()
+        return SupportResult(initiative, supported=True, changed=False)
+    initiative.refresh_from_db()
+    return SupportResult(initiative, supported=True, changed=True)
+
+
+def _mark_threshold(initiative: Initiative) -> None:
+    threshold = support_threshold(initiative.category)
+    crossed = Initiative.objects.filter(
+        pk=initiative.pk, threshold_reached_at__isnull=True, supports_count__gte=threshold
+    ).update(threshold_reached_at=timezone.now())
+    if crossed:
+        logger.info("initiative %s reached its threshold of %s", initiative.pk, threshold)
+
+
+def support_remove(*, actor, initiative_id: int) -> SupportResult:
+    """Withdraw one's support while the initiative is open; withdrawing twice is harmless."""
+    require_citizen(actor)
+    initiative = _get_initiative(initiative_id)
+    if initiative.status == S.DRAFT:
+        raise NotFound(_("No such initiative."))
+    with transaction.atomic():
+        deleted, _rows = Support.objects.filter(initiative_id=initiative.pk, user=actor).delete()
+        if deleted:
+            if not Initiative.objects.filter(pk=initiative.pk, status__in=SUPPORTABLE).update(
+                supports_count=F("supports_count") - 1
+            ):
+                raise _not_supportable(initiative)
+            mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
+    initiative.refresh_from_db()
+    return SupportResult(initiative, supported=False, changed=bool(deleted))
+
+
+def supports_verify(*, repair: bool = False) -> list[tuple[int, int, int]]:
+    """Initiatives whose counter disagrees with their support rows: (id, counted, actual)."""
+    from django.db.models import Count
+
+    drift = [
+        (i.pk, i.supports_count, i.actual)
+        for i in Initiative.objects.annotate(actual=Count("supports")).only("supports_count")
+        if i.supports_count != i.actual
+    ]
+    if repair:
+        for pk, _counted, actual in drift:
+            Initiative.objects.filter(pk=pk).update(supports_count=actual)
+    return drift
+
+
+# --- Dossier ----------------------------------------------------------------------------------
+
+
+def attachment_add(*, actor, initiative_id: int, title: str, kind: str, upload) -> Attachment:
+    """Add a document to the dossier; the same title again is its next version."""
+    initiative = _get_initiative(initiative_id)
+    require_member(actor, initiative.community_id)
+    title = clean_text(title, name=_("Document title"), max_length=200, required=True)
+    if kind not in Attachment.Kind.values:
+        raise InvalidInput(_("Unknown kind of document."))
+    mime, extension, original = _check_upload(
+        upload, allowed=ALLOWED_FILES, max_bytes=settings.ATTACHMENT_MAX_BYTES
+    )
+    upload.seek(0)
+    content = ContentFile(upload.read())
+    with transaction.atomic():
+        initiative = _get_initiative(initiative_id, lock=True)
+        if initiative.status not in DOSSIER_OPEN:
+            raise Conflict(_("Documents can no longer be added to this initiative."))
+        last = initiative.attachments.filter(title=title).aggregate(v=Max("version"))["v"] or 0
+        attachment = Attachment(
+            initiative=initiative,
+            kind=kind,
+            title=title,
+            version=last + 1,
+            original_name=original,
+            content_type=mime,
+            extension=extension,
+            size=content.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save(original, content, save=False)
+        try:
+            attachment.save()
+        except Exception:
+            attachment.file.delete(save=False)  # no orphan file behind a failed row
+            raise
+    return attachment
