@@ -1,0 +1,132 @@
+"""Reads of City Dialogue: threads with their comments, sessions and their live queue."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civic.realtime import (
+    EVENT_QUESTIONS_UPDATE,
+    GROUP_SESSION_MODERATORS,
+    GROUP_SESSION_PUBLIC,
+    envelope,
+)
+
+from .models import Comment, Question, Session, Thread
+
+QUEUE_LIMIT = 200
+
+
+def thread_list(*, include_hidden: bool = False) -> QuerySet:
+    qs = Thread.objects.select_related("initiative", "poll").annotate(
+        comment_count=Count("comments", filter=Q(comments__deleted_at__isnull=True))
+    )
+    return qs if include_hidden else qs.filter(hidden_at__isnull=True)
+
+
+def thread_get(*, thread_id) -> Thread | None:
+    try:
+        return Thread.objects.select_related("initiative", "poll", "answer").get(pk=int(thread_id))
+    except (Thread.DoesNotExist, TypeError, ValueError, OverflowError):
+        return None
+
+
+def thread_comments(thread: Thread) -> list[Comment]:
+    """Top-level comments in order, each with its replies (`.reply_list`)."""
+    replies = Prefetch(
+        "replies",
+        queryset=Comment.objects.select_related("author").order_by("created_at", "pk"),
+        to_attr="reply_list",
+    )
+    return list(
+        thread.comments.filter(parent__isnull=True)
+        .select_related("author")
+        .prefetch_related(replies)
+        .order_by("created_at", "pk")
+    )
+
+
+def session_list() -> QuerySet:
+    return Session.objects.all()
+
+
+def session_get(*, session_id) -> Session | None:
+    try:
+        return Session.objects.select_related("pinned").get(pk=int(session_id))
+    except (Session.DoesNotExist, TypeError, ValueError, OverflowError):
+        return None
+
+
+def session_state(session: Session) -> str:
+    now = timezone.now()
+    if now < session.starts_at:
+        return "upcoming"
+    return "live" if now < session.ends_at else "ended"
+
+
+def session_groups(session_id: int) -> tuple[str, str]:
+    return (
+        GROUP_SESSION_PUBLIC.format(id=session_id),
+        GROUP_SESSION_MODERATORS.format(id=session_id),
+    )
+
+
+def _question_json(q: Question, *, for_moderators: bool) -> dict:
+    anonymous = q.anonymous and not for_moderators
+    return {
+        "id": q.pk,
+        "text": q.text,
+        "author": _("Anonymous") if anonymous else str(q.author.public_name),
+        "anonymous": q.anonymous,
+        "upvotes": q.upvotes_count,
+        "state": q.state,
+        "answered": q.answered_at is not None,
+        "created_at": q.created_at.isoformat(),
+        **({"author_id": q.author_id, "hidden_reason": q.hidden_reason} if for_moderators else {}),
+    }
+
+
+def session_queue(session: Session, *, for_moderators: bool) -> dict:
+    """The questions as a screen shows them: most upvoted first, then oldest; pinned apart.
+
+    Citizens see published questions (anonymous ones without a name); moderators also see
+    those waiting for approval and the hidden ones, with who asked.
+    """
+    qs = session.questions.select_related("author").order_by("-upvotes_count", "created_at", "pk")
+    if not for_moderators:
+        qs = qs.filter(state=Question.State.APPROVED)
+    questions = [_question_json(q, for_moderators=for_moderators) for q in qs[:QUEUE_LIMIT]]
+    pinned = next((q for q in questions if q["id"] == session.pinned_id), None)
+    if pinned is None and session.pinned_id is not None:
+        # Pinned but ranked below the limit: the screen must still show it.
+        extra = qs.filter(pk=session.pinned_id).first()
+        pinned = _question_json(extra, for_moderators=for_moderators) if extra else None
+    return {
+        "session": session.pk,
+        "state": session_state(session),
+        "pinned": pinned,
+        "questions": questions,
+    }
+
+
+def session_message(session: Session, *, seq: int, kind: str, for_moderators: bool) -> dict:
+    return envelope(kind, seq=seq, payload=session_queue(session, for_moderators=for_moderators))
+
+
+def compute_session_push(session_id: int, seq: int) -> list[tuple[str, dict]]:
+    """One computation per session per tick, as one message per audience."""
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None:
+        return []
+    public, moderators = session_groups(session_id)
+    return [
+        (
+            public,
+            session_message(session, seq=seq, kind=EVENT_QUESTIONS_UPDATE, for_moderators=False),
+        ),
+        (
+            moderators,
+            session_message(session, seq=seq, kind=EVENT_QUESTIONS_UPDATE, for_moderators=True),
+        ),
+    ]
