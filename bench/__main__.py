@@ -416,7 +416,22 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small numbers, to check the benchmark itself"
     )
+    parser.add_argument(
+        "--dashboards",
+        type=int,
+        metavar="N",
+        help="run the dashboard benchmark instead, with N open dashboards (bench/dashboard.py)",
+    )
     args = parser.parse_args()
+    if args.dashboards:
+        from bench.dashboard import main as dashboard_main
+
+        dashboard_main(
+            ["--dashboards", str(args.dashboards), "--workers", str(args.workers)]
+            + ["--connections", str(args.connections)]
+            + (["--quick"] if args.quick else [])
+        )
+        return
     if args.quick:
         args.seconds, args.subscribers, args.rounds = 3, "1,100", 3
     if not shutil.which("wrk"):

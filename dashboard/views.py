@@ -1,0 +1,490 @@
+"""Dashboard pages: the live overview, a poll's projector screen, and exports.
+
+The pages render dashboard_payload() on the server (they work without JavaScript); the
+scripts then keep them live from the same payload over /ws/dashboard/.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import District
+from accounts.permissions import is_official, require_official
+from civic.errors import DomainError
+from civic.realtime import now_seq
+from civic.views import domain_error_response
+from communities.models import FocusArea, Initiative
+from communities.services import OFFICIAL, RESPONSE_MAX, TRANSITIONS, initiative_transition
+from polls.models import Poll
+from polls.selectors import poll_get, poll_results_for, results_rows
+
+from .models import Export
+from .permissions import require_dashboard
+from .selectors import dashboard_for, officials_see_results
+from .services import export_create
+
+LANGUAGES = ("kk", "ru", "en")
+THIN = "\u202f"  # narrow no-break space: 12 345 on one line
+# The timeline's SVG: 30 bars of width 8 on a 10-unit pitch, up to 60 high.
+BAR_PITCH, BAR_WIDTH, BAR_MAX, BASELINE = 10, 8, 60, 64
+EXPORTS_SHOWN = 20
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+
+def _guarded(check):
+    """Anonymous visitors go to the login page; the signed-in but not allowed get a 403."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                check(request.user)
+            except DomainError as exc:
+                return domain_error_response(request, exc)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+staff_only = _guarded(require_dashboard)
+officials_only = _guarded(require_official)
+
+
+# --- Formatting (the scripts format the same way; see static/js/dashboard-live.js) -----------
+
+
+def _lang() -> str:
+    lang = (get_language() or "ru")[:2]
+    return lang if lang in LANGUAGES else "ru"
+
+
+def group_digits(n) -> str:
+    """12345 → '12 345' with a narrow no-break space."""
+    if n is None:
+        return "—"
+    return f"{int(n):,}".replace(",", THIN)
+
+
+def percent(value, lang: str) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if lang in ("kk", "ru") else text
+
+
+def waiting_text(minutes: int) -> str:
+    minutes = max(0, int(minutes))
+    if minutes < 60:
+        return _("%(m)s min") % {"m": minutes}
+    hours, mins = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)s h %(m)s min") % {"h": hours, "m": mins}
+    days, hours = divmod(hours, 24)
+    return _("%(d)s d %(h)s h") % {"d": days, "h": hours}
+
+
+def _pick(names: dict | None, lang: str) -> str:
+    if not names:
+        return ""
+    return names.get(lang) or names.get("ru") or names.get("kk") or names.get("en") or ""
+
+
+# --- The overview -----------------------------------------------------------------------------
+
+
+def official_moves() -> dict[str, list[str]]:
+    """For each status, the statuses an official may move an initiative to."""
+    moves: dict[str, list[str]] = {}
+    for (frm, to), mover in TRANSITIONS.items():
+        if mover == OFFICIAL:
+            moves.setdefault(str(frm), []).append(str(to))
+    return moves
+
+
+def _timeline(points: list[dict]) -> dict:
+    peak = max((p["votes"] for p in points), default=0)
+    bars = []
+    for i, p in enumerate(points):
+        height = round(BAR_MAX * p["votes"] / peak, 1) if peak else 0
+        minute = timezone.localtime(datetime.fromisoformat(p["minute"]))
+        bars.append(
+            {
+                "x": i * BAR_PITCH + 1,
+                "y": round(BASELINE - height, 1),
+                "height": height,
+                "title": _("%(time)s: %(n)s votes")
+                % {"time": f"{minute:%H:%M}", "n": group_digits(p["votes"])},
+            }
+        )
+    total = sum(p["votes"] for p in points)
+    return {
+        "bars": bars,
+        "peak": peak,
+        "total": total,
+        "summary": _("Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.")
+        % {"total": group_digits(total), "peak": group_digits(peak)},
+    }
+
+
+def _district_rows(rows: list[dict] | None, lang: str) -> list[dict] | None:
+    if rows is None:
+        return None
+    out = []
+    for row in rows:
+        if row["district"] == "guests":
+            name = _("Guests with codes")
+        elif row["district"] is None:
+            name = _("No district given")
+        else:
+            name = _pick(row["names"], lang)
+        out.append({"name": name, "votes": group_digits(row["votes"])})
+    return out
+
+
+def _poll_card(p: dict, lang: str) -> dict:
+    total = p["total_votes"] or 0
+    choices = []
+    for i, c in enumerate(p["choices"]):
+        votes = c["votes"]
+        share = round(100 * votes / total, 1) if (votes is not None and total) else 0.0
+        choices.append(
+            {
+                "id": c["id"],
+                "label": _pick(c["labels"], lang),
+                "votes": group_digits(votes),
+                "share": share,
+                "share_text": percent(share, lang),
+                "colour": i % 8,
+            }
+        )
+    return {
+        "id": p["id"],
+        "title": _pick(p["title"], lang),
+        "secret_ballot": p["secret_ballot"],
+        "closes_at": datetime.fromisoformat(p["closes_at"]) if p["closes_at"] else None,
+        "total": group_digits(total),
+        "eligible": group_digits(p["eligible"]),
+        "turnout": percent(p["turnout_pct"], lang),
+        "results_visible": p["results_visible"],
+        "choices": choices,
+        "timeline": _timeline(p["timeline"]),
+        "districts": _district_rows(p["districts"], lang),
+    }
+
+
+def _queue_item(item: dict, moves: dict) -> dict:
+    return {
+        **item,
+        "status_label": Initiative.Status(item["status"]).label,
+        "supports": group_digits(item["supports_count"]),
+        "threshold_text": group_digits(item["threshold"]),
+        "waiting": waiting_text(item["waiting_minutes"]),
+        "moves": [(to, Initiative.Status(to).label) for to in moves.get(item["status"], [])],
+    }
+
+
+def _js_text(lang: str) -> dict:
+    """Every string the live script writes, already in the page's language."""
+    return {
+        "lang": lang,
+        "live": _("Live"),
+        "reconnecting": _("Reconnecting…"),
+        "min": _("%(m)s min") % {"m": "{m}"},
+        "hours": _("%(h)s h %(m)s min") % {"h": "{h}", "m": "{m}"},
+        "days": _("%(d)s d %(h)s h") % {"d": "{d}", "h": "{h}"},
+        "timeline": _("Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.")
+        % {"total": "{total}", "peak": "{peak}"},
+        "minute_votes": _("%(time)s: %(n)s votes") % {"time": "{time}", "n": "{n}"},
+        "guests": _("Guests with codes"),
+        "no_district": _("No district given"),
+        "statuses": {s.value: str(s.label) for s in Initiative.Status},
+        "moves": official_moves(),
+        "decided": _("Recorded: “%(title)s” is now “%(status)s”.")
+        % {"title": "{title}", "status": "{status}"},
+        "failed": _("The decision was not recorded: %(reason)s") % {"reason": "{reason}"},
+        "network": _("No connection to the server. Try again."),
+        "sending": _("Sending…"),
+    }
+
+
+def _index_context(request, **extra) -> dict:
+    lang = _lang()
+    payload = dashboard_for(request.user)
+    moves = official_moves()
+    pipeline = payload["pipeline"]
+    return {
+        "seq": now_seq(),
+        "generated_at": datetime.fromisoformat(payload["generated_at"]),
+        "polls": [_poll_card(p, lang) for p in payload["polls"]],
+        "status_counts": [
+            (s.value, s.label, group_digits(pipeline["counts"].get(s.value, 0)))
+            for s in Initiative.Status
+            if s != Initiative.Status.DRAFT
+        ],
+        "queue": [_queue_item(i, moves) for i in pipeline["queue"]],
+        "queue_total": pipeline["queue_total"],
+        "queue_total_text": group_digits(pipeline["queue_total"]),
+        "sessions": [
+            {**s, "waiting": group_digits(s["waiting"]), "pending": group_digits(s["pending"])}
+            for s in payload["dialogue"]["sessions"]
+        ],
+        "can_decide": is_official(request.user),
+        "js_text": _js_text(lang),
+        "response_max": RESPONSE_MAX,
+        # Empty copies of each live part, for the script to clone (one markup, two renderers).
+        "poll_skeleton": {
+            "id": 0,
+            "title": "",
+            "secret_ballot": False,
+            "closes_at": None,
+            "total": "0",
+            "eligible": "0",
+            "turnout": "—",
+            "results_visible": True,
+            "choices": [],
+            "timeline": {"bars": [], "summary": ""},
+            "districts": [],
+        },
+        "choice_skeleton": {
+            "id": 0,
+            "label": "",
+            "votes": "0",
+            "share": 0.0,
+            "share_text": "0",
+            "colour": 0,
+        },
+        "item_skeleton": {
+            "id": 0,
+            "title": "",
+            "community": "",
+            "status": "submitted",
+            "status_label": "",
+            "supports": "0",
+            "threshold_text": "0",
+            "waiting": "",
+            "threshold_reached": False,
+            "moves": [],
+        },
+        "session_skeleton": {"id": 0, "title": "", "waiting": 0, "pending": 0},
+        **extra,
+    }
+
+
+@staff_only
+@require_GET
+def index(request):
+    return render(request, "dashboard/index.html", _index_context(request))
+
+
+@staff_only
+@require_POST
+def decide(request, initiative_id: int):
+    """The page's decision form without JavaScript (with it, the page calls the API)."""
+    to = request.POST.get("to", "")
+    response = request.POST.get("response", "")
+    try:
+        initiative = initiative_transition(
+            actor=request.user, initiative_id=initiative_id, to=to, response=response
+        )
+    except DomainError as exc:
+        context = _index_context(
+            request,
+            decide_error={
+                "id": initiative_id,
+                "message": exc.message,
+                "to": to,
+                "response": response,
+            },
+        )
+        return render(request, "dashboard/index.html", context, status=exc.status)
+    messages.success(
+        request,
+        _("Recorded: “%(title)s” is now “%(status)s”.")
+        % {"title": initiative.title, "status": initiative.get_status_display()},
+    )
+    return redirect(reverse("dashboard:index") + "#pipeline")
+
+
+# --- Projector --------------------------------------------------------------------------------
+
+
+@staff_only
+@require_GET
+def projector(request, poll_id: int):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    lang = _lang()
+    message = poll_results_for(poll, request.user, seq=now_seq())
+    rows = results_rows(poll, message)
+    for i, row in enumerate(rows):
+        row["colour"] = i % 8
+        row["votes_text"] = group_digits(row["votes"])
+        row["share_text"] = percent(row["share"], lang)
+    vote_url = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
+    return render(
+        request,
+        "dashboard/projector.html",
+        {
+            "poll": poll,
+            "results": message,
+            "rows": rows,
+            "total": group_digits(message["total_votes"]),
+            "vote_url": vote_url,
+            "lang": lang,
+        },
+    )
+
+
+# --- Exports ----------------------------------------------------------------------------------
+
+
+def _exportable_polls():
+    polls = Poll.objects.filter(status__in=[Poll.Status.OPEN, Poll.Status.CLOSED]).order_by(
+        "-closes_at", "-pk"
+    )[:100]
+    return [p for p in polls if officials_see_results(p)]
+
+
+def _export_row(export: Export) -> dict:
+    busy = export.state in (Export.State.PENDING, Export.State.RUNNING)
+    return {
+        "export": export,
+        "busy": busy,
+        "rows": group_digits(export.rows),
+        "download_url": reverse("dashboard:export_download", kwargs={"export_id": export.pk})
+        if export.state == Export.State.DONE
+        else "",
+        "status_url": reverse("dashboard:export_status", kwargs={"export_id": export.pk}),
+        "filters": _filters_text(export),
+    }
+
+
+def _filters_text(export: Export) -> str:
+    if export.kind == Export.Kind.POLL_RESULTS:
+        return export.poll.title if export.poll else ""
+    f = export.filters or {}
+    parts = []
+    if f.get("status") in Initiative.Status.values:
+        parts.append(str(Initiative.Status(f["status"]).label))
+    if f.get("category") in FocusArea.values:
+        parts.append(str(FocusArea(f["category"]).label))
+    if f.get("district"):
+        district = District.objects.filter(pk=f["district"]).first()
+        if district:
+            parts.append(district.name)
+    if f.get("q"):
+        parts.append(f"“{f['q']}”")
+    return " · ".join(parts) if parts else _("All initiatives")
+
+
+def _exports_context(request, **extra) -> dict:
+    exports = list(
+        Export.objects.filter(requested_by=request.user).select_related("poll")[:EXPORTS_SHOWN]
+    )
+    rows = [_export_row(e) for e in exports]
+    return {
+        "rows": rows,
+        "any_busy": any(r["busy"] for r in rows),
+        "polls": _exportable_polls(),
+        "statuses": [(s.value, s.label) for s in Initiative.Status if s != Initiative.Status.DRAFT],
+        "categories": FocusArea.choices,
+        "districts": District.objects.all(),
+        "formats": Export.Format.choices,
+        "form": {},
+        **extra,
+    }
+
+
+@officials_only
+@require_http_methods(["GET", "POST"])
+def exports(request):
+    if request.method == "POST":
+        data = request.POST
+        kind = data.get("kind", "")
+        filters = {k: data.get(k, "") for k in ("status", "category", "district", "q")}
+        try:
+            export_create(
+                actor=request.user,
+                kind=kind,
+                format=data.get("format", ""),
+                poll_id=data.get("poll") or None,
+                filters=filters if kind == Export.Kind.INITIATIVES else {},
+            )
+        except DomainError as exc:
+            context = _exports_context(request, error=exc.message, form=data)
+            return render(request, "dashboard/exports.html", context, status=exc.status)
+        messages.success(request, _("The export is being prepared. It appears below."))
+        return redirect("dashboard:exports")
+    return render(request, "dashboard/exports.html", _exports_context(request))
+
+
+def _json_error(exc: DomainError) -> JsonResponse:
+    return JsonResponse({"detail": str(exc.message), "code": exc.code}, status=exc.status)
+
+
+@require_GET
+def export_status(request, export_id: int):
+    """What the exports page polls while a file is being made."""
+    try:
+        require_official(request.user)
+    except DomainError as exc:
+        return _json_error(exc)
+    export = Export.objects.filter(pk=export_id).first()
+    if export is None:
+        return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+    row = _export_row(export)
+    return JsonResponse(
+        {
+            "id": export.pk,
+            "state": export.state,
+            "state_label": str(export.get_state_display()),
+            "progress": export.progress,
+            "rows": export.rows,
+            "rows_text": row["rows"],
+            "download_url": row["download_url"] or None,
+            "error": export.error,
+        }
+    )
+
+
+CONTENT_TYPES = {
+    Export.Format.CSV: "text/csv; charset=utf-8",
+    Export.Format.JSON: "application/json",
+}
+
+
+@officials_only
+@require_GET
+def export_download(request, export_id: int):
+    export = Export.objects.filter(pk=export_id, state=Export.State.DONE).first()
+    if export is None or not export.file:
+        raise Http404
+    try:
+        handle = export.file.open("rb")
+    except (FileNotFoundError, OSError, ValueError):
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=export.filename,
+        content_type=CONTENT_TYPES.get(export.format, "application/octet-stream"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

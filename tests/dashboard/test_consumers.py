@@ -1,0 +1,319 @@
+"""/ws/dashboard/ with WebsocketCommunicator: who may watch, the snapshot, live updates, and
+one computation per tick however many dashboards are open."""
+
+import asyncio
+import copy
+import json
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+
+import dashboard.selectors
+from civic import realtime
+from civic.asgi import application
+from communities.services import support_add
+from dashboard.selectors import dashboard_for
+from dialogue.services import question_ask
+from polls.models import Poll
+from polls.services import vote_cast
+from tests.conftest import WS_ORIGIN, ws_connect, ws_drain
+from tests.factories import (
+    ModeratorFactory,
+    OfficialFactory,
+    UserFactory,
+    choice_ids,
+    make_initiative,
+    make_poll,
+    make_session,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TICK = 0.1
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_realtime(settings):
+    settings.REALTIME_TICK_MS = int(TICK * 1000)
+    # Keys and channel groups of our own: other test runs may share this Redis, and a
+    # dashboard group is one name for the whole city.
+    prefix = f"birge-test-dash-{uuid.uuid4().hex[:8]}"
+    settings.CACHE_KEY_PREFIX = prefix
+    if settings.REDIS_URL:
+        layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+        layers["default"]["CONFIG"]["prefix"] = prefix
+        settings.CHANNEL_LAYERS = layers
+    realtime.reset_store()
+    yield
+    await realtime.stop_tickers()
+    realtime.reset_store()
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=f"{prefix}:*", count=500):
+            client.delete(key)
+        client.close()
+
+
+async def connect(user=None):
+    return await ws_connect("/ws/dashboard/", user, timeout=5)
+
+
+async def watch(user):
+    """A dashboard socket past its snapshot."""
+    ws = await connect(user)
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot["type"] == "dashboard.snapshot"
+    return ws, snapshot
+
+
+async def first_update(ws, predicate, timeout=3.0):
+    """The first dashboard.update whose payload satisfies `predicate`, and when it came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = await ws.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
+        assert message["type"] == "dashboard.update", message
+        if predicate(message["payload"]):
+            return message, time.monotonic()
+    raise AssertionError("no matching dashboard update arrived")
+
+
+def _poll(payload, poll_id):
+    return next((p for p in payload["polls"] if p["id"] == poll_id), None)
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- Who may watch ----------------------------------------------------------------------------
+
+
+async def test_anonymous_socket_is_closed_with_4401():
+    ws = await connect()
+    error = await ws.receive_json_from(timeout=5)
+    assert error == {
+        "type": "error",
+        "seq": 0,
+        "payload": {"code": "NotAuthenticated", "detail": "Please sign in first."},
+    }
+    assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_citizen_socket_is_closed_with_4403():
+    ws = await connect(await sync_to_async(UserFactory)())
+    error = await ws.receive_json_from(timeout=5)
+    assert error["type"] == "error"
+    assert error["payload"]["code"] == "not_staff"
+    assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    assert not realtime._watched.get((realtime.TOPIC_DASHBOARD, 0))
+
+
+@pytest.mark.parametrize("role", ["official", "moderator"])
+async def test_staff_get_a_snapshot_of_the_current_state(role):
+    user = await sync_to_async({"official": OfficialFactory, "moderator": ModeratorFactory}[role])()
+    poll = await sync_to_async(make_poll)()
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=(await sync_to_async(choice_ids)(poll))[:1],
+        user=await sync_to_async(UserFactory)(),
+    )  # fmt: skip
+    initiative = await sync_to_async(make_initiative)(status="under_review")
+
+    ws, snapshot = await watch(user)
+
+    assert set(snapshot) == {"type", "seq", "payload"}
+    assert snapshot["seq"] > 0
+    payload = snapshot["payload"]
+    now = datetime.fromisoformat(payload["generated_at"])
+    assert payload == _as_json(await sync_to_async(dashboard_for)(user, now=now))
+    assert _poll(payload, poll.pk)["total_votes"] == 1
+    assert [i["id"] for i in payload["pipeline"]["queue"]] == [initiative.pk]
+    await ws.disconnect()
+
+
+# --- Live updates -----------------------------------------------------------------------------
+
+
+async def test_a_vote_reaches_the_dashboard_within_a_couple_of_ticks():
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a, b, c = await sync_to_async(choice_ids)(poll)
+    voter = await sync_to_async(UserFactory)()
+    ws, snapshot = await watch(official)
+    assert _poll(snapshot["payload"], poll.pk)["total_votes"] == 0
+    await ws_drain(ws, 3 * TICK)  # the poll's opening, pushed on the first tick
+
+    await sync_to_async(vote_cast)(poll_id=poll.pk, choice_ids=[b], user=voter)
+    committed = time.monotonic()
+    update, arrived = await first_update(
+        ws, lambda p: (_poll(p, poll.pk) or {}).get("total_votes") == 1
+    )
+
+    # A tick to notice the change, one to compute and send it, and room for a slow machine.
+    assert arrived - committed < 2 * TICK + 0.5
+    assert update["seq"] > snapshot["seq"]
+    summary = _poll(update["payload"], poll.pk)
+    assert [(c["id"], c["votes"]) for c in summary["choices"]] == [(a, 0), (b, 1), (c, 0)]
+    assert summary["timeline"][-1]["votes"] == 1
+    await ws.disconnect()
+
+
+async def test_initiatives_enter_the_review_queue_live(settings):
+    settings.INITIATIVE_SUPPORT_THRESHOLD = 1
+    official = await sync_to_async(OfficialFactory)()
+    ws, snapshot = await watch(official)
+    assert snapshot["payload"]["pipeline"]["queue"] == []
+
+    reviewed = await sync_to_async(make_initiative)(status="under_review")
+    update, _ = await first_update(ws, lambda p: p["pipeline"]["queue"])
+    assert [i["id"] for i in update["payload"]["pipeline"]["queue"]] == [reviewed.pk]
+    assert update["payload"]["pipeline"]["counts"]["under_review"] == 1
+
+    submitted = await sync_to_async(make_initiative)(status="submitted")
+    update, _ = await first_update(ws, lambda p: p["pipeline"]["counts"]["submitted"] == 1)
+    assert submitted.pk not in [i["id"] for i in update["payload"]["pipeline"]["queue"]]
+
+    await sync_to_async(support_add)(
+        actor=await sync_to_async(UserFactory)(), initiative_id=submitted.pk
+    )
+    update, _ = await first_update(ws, lambda p: len(p["pipeline"]["queue"]) == 2)
+    queue = update["payload"]["pipeline"]["queue"]
+    assert [i["id"] for i in queue] == [reviewed.pk, submitted.pk]
+    assert queue[1]["threshold_reached"] is True
+    await ws.disconnect()
+
+
+async def test_questions_of_a_live_session_show_as_waiting():
+    moderator = await sync_to_async(ModeratorFactory)()
+    session = await sync_to_async(make_session)(actor=moderator)
+    ws, snapshot = await watch(moderator)
+    assert snapshot["payload"]["dialogue"]["sessions"][0]["waiting"] == 0
+
+    await sync_to_async(question_ask)(
+        actor=await sync_to_async(UserFactory)(), session_id=session.pk, text="Where is the bus?"
+    )
+    update, _ = await first_update(ws, lambda p: p["dialogue"]["sessions"][0]["waiting"] == 1)
+    assert update["payload"]["dialogue"]["sessions"][0]["id"] == session.pk
+    await ws.disconnect()
+
+
+async def test_moderators_do_not_see_tallies_meant_for_officials():
+    official = await sync_to_async(OfficialFactory)()
+    moderator = await sync_to_async(ModeratorFactory)()
+    poll = await sync_to_async(make_poll)(
+        official=official, results_visibility=Poll.Visibility.OFFICIALS
+    )
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    (for_official, _), (for_moderator, snapshot) = await watch(official), await watch(moderator)
+    assert all(c["votes"] is None for c in _poll(snapshot["payload"], poll.pk)["choices"])
+
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+
+    def counted(p):
+        return _poll(p, poll.pk)["total_votes"] == 1
+
+    official_update, _ = await first_update(for_official, counted)
+    moderator_update, _ = await first_update(for_moderator, counted)
+    assert _poll(official_update["payload"], poll.pk)["choices"][0]["votes"] == 1
+    summary = _poll(moderator_update["payload"], poll.pk)
+    assert summary["results_visible"] is False
+    assert all(c["votes"] is None for c in summary["choices"])
+    await for_official.disconnect()
+    await for_moderator.disconnect()
+
+
+# --- Coalescing -------------------------------------------------------------------------------
+
+
+def _cast_together(poll_id: int, choice: int, voters) -> None:
+    """Votes that commit at one moment, so their pushes land within one tick."""
+    with transaction.atomic():
+        for voter in voters:
+            vote_cast(poll_id=poll_id, choice_ids=[choice], user=voter)
+
+
+async def test_one_computation_per_tick_however_many_dashboards(monkeypatch, settings):
+    settings.REALTIME_RESYNC_SECONDS = 600  # only the votes make work here
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    voters = await sync_to_async(UserFactory.create_batch)(10)
+    calls: list[float] = []
+    real = dashboard.selectors.dashboard_payload
+
+    def counting(*args, **kwargs):
+        calls.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    # compute_dashboard_push looks the name up in its module at every call.
+    monkeypatch.setattr(dashboard.selectors, "dashboard_payload", counting)
+
+    computations, total = {}, 0
+    for n, batch in ((1, voters[:5]), (20, voters[5:])):
+        sockets = [(await watch(official))[0] for _ in range(n)]
+        await asyncio.gather(*[ws_drain(ws, 3 * TICK) for ws in sockets])  # earlier changes settle
+        calls.clear()
+        started = time.monotonic()
+        await sync_to_async(_cast_together)(poll.pk, a, batch)
+        total += len(batch)
+        finals = await asyncio.gather(
+            *[
+                first_update(ws, lambda p, t=total: _poll(p, poll.pk)["total_votes"] == t)
+                for ws in sockets
+            ]
+        )
+        # A later push (if the marks straddled a tick) says the same.
+        for late in await asyncio.gather(*[ws_drain(ws, 3 * TICK) for ws in sockets]):
+            assert all(_poll(m["payload"], poll.pk)["total_votes"] == total for m in late)
+        ticks = (time.monotonic() - started) / TICK
+        assert 1 <= len(calls) <= ticks + 2, (n, len(calls), ticks)
+        # One computation fanned out: every socket got the very same message.
+        assert len({json.dumps(m, sort_keys=True) for m, _ in finals}) == 1
+        computations[n] = len(calls)
+        for ws in sockets:
+            await ws.disconnect()
+
+    assert computations[20] <= computations[1] + 1, computations
+    assert computations[20] <= 2, computations
+
+
+async def test_nothing_is_computed_while_no_dashboard_is_open(monkeypatch):
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    calls: list[float] = []
+    real = dashboard.selectors.dashboard_payload
+
+    def counting(*args, **kwargs):
+        calls.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard.selectors, "dashboard_payload", counting)
+    # A citizen watches the poll: the ticker runs and pushes its results every tick.
+    poll_socket = WebsocketCommunicator(application, f"/ws/polls/{poll.pk}/", headers=[WS_ORIGIN])
+    assert (await poll_socket.connect(timeout=5))[0]
+    await poll_socket.receive_json_from(timeout=5)
+    for _ in range(3):
+        await sync_to_async(vote_cast)(
+            poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+        )
+        assert (await poll_socket.receive_json_from(timeout=2))["type"] == "results.update"
+    assert calls == []
+
+    ws, snapshot = await watch(official)
+    assert _poll(snapshot["payload"], poll.pk)["total_votes"] == 3
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    await first_update(ws, lambda p: _poll(p, poll.pk)["total_votes"] == 4)
+    assert calls
+    await ws.disconnect()
+    await poll_socket.disconnect()
