@@ -8,11 +8,15 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts.districts import ensure_districts
 from accounts.models import District, Role, User
 from accounts.services import role_grant
+from communities.demo import seed_communities
 from communities.models import Community
+from dialogue.demo import seed_dialogue
+from polls.demo import demo_residents, seed_initiative_poll, seed_polls
 
 DEMO_ACCOUNTS = [
     # email, password, display name, district slug, roles, superuser
@@ -74,16 +78,39 @@ DEMO_COMMUNITIES = [
 class Command(BaseCommand):
     help = "Seed Almaty's demo data (districts, communities, demo accounts). Idempotent."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # Demo notifications are stored in the app, not mailed (to the console or anyone).
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            self._seed()
+
+    @transaction.atomic
+    def _seed(self):
         created = ensure_districts(District)
         self.stdout.write(f"Districts: {District.objects.count()} ({created} new)")
         self._communities()
         if settings.DEMO_MODE:
             self._accounts()
-            from polls.demo import seed_polls
-
-            seed_polls(User.objects.get(email="official@demo.birge.kz"), self.stdout)
+            official = User.objects.get(email="official@demo.birge.kz")
+            moderator = User.objects.get(email="moderator@demo.birge.kz")
+            citizen = User.objects.get(email="citizen@demo.birge.kz")
+            residents = demo_residents(40)
+            seed_polls(official, self.stdout)
+            seed_communities(
+                lead=User.objects.get(email="lead@demo.birge.kz"),
+                citizen=citizen,
+                moderator=moderator,
+                official=official,
+                voters=residents,
+                stdout=self.stdout,
+            )
+            seed_initiative_poll(official, self.stdout)
+            seed_dialogue(
+                official=official,
+                moderator=moderator,
+                citizen=citizen,
+                residents=residents,
+                stdout=self.stdout,
+            )
         else:
             self.stdout.write("Demo mode is off: no demo accounts or votes created.")
 
