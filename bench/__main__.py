@@ -119,6 +119,23 @@ def seed(n_users: int) -> dict:
         )
         keys.append(key)
     Session.objects.bulk_create(sessions, batch_size=5000)
+    # A sign-in saves the session through the cached_db engine, i.e. into the cache as well:
+    # the voters here are signed in the same way, so the vote path reads sessions from Redis.
+    from django.conf import settings
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import caches
+
+    session_cache = caches[settings.SESSION_CACHE_ALIAS]
+    for start in range(0, len(keys), 5000):
+        session_cache.set_many(
+            {
+                KEY_PREFIX + key: store.decode(session.session_data)
+                for key, session in zip(
+                    keys[start : start + 5000], sessions[start : start + 5000], strict=True
+                )
+            },
+            settings.SESSION_COOKIE_AGE,
+        )
 
     labels = [
         ("Экология", "Экология", "Ecology"),

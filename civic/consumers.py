@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 4096
 CLOSE_TOO_BIG = 1009
+# A snapshot costs queries; a client asking for more than one a second gets the last one only.
+RESYNC_MIN_SECONDS = 1.0
 
 
 class EnvelopeConsumer(AsyncWebsocketConsumer):
@@ -67,7 +70,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # deep nesting fits in 4 KB too
             await self.send_error("malformed", "The frame is not valid JSON.")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -77,6 +80,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
 
     async def handle_frame(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "resync":
+            now = time.monotonic()
+            if now - getattr(self, "_last_resync", float("-inf")) < RESYNC_MIN_SECONDS:
+                await self.send_error("too_many_resyncs", "One resync a second at most.")
+                return
+            self._last_resync = now
             await self.send_snapshot()
             return
         await self.send_error("read_only", "This socket only sends; it takes no commands.")

@@ -558,27 +558,31 @@ def vote_cast(
     return result
 
 
-def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> Ballot:
-    ballot = Ballot.objects.create(poll_id=poll.pk, **ballot_fields)
-    BallotChoice.objects.bulk_create(
-        [BallotChoice(ballot=ballot, choice_id=c, poll_id=poll.pk) for c in wanted]
-    )
-    _tally_new_ballot(poll.pk, wanted)
-    return ballot
-
-
-def _tally_new_ballot(poll_id: int, wanted: list[int]) -> None:
-    """+1 on each chosen choice's counter and on the ballot counter, in one shard."""
+def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
+    """The ballot, its selections and +1 on the counters, in one round trip on PostgreSQL."""
+    ballot = Ballot(poll_id=poll.pk, **ballot_fields)
     if connection.vendor != "postgresql":
-        _tally(poll_id, add=wanted, remove=[], ballots=1)
+        ballot.save(force_insert=True)
+        BallotChoice.objects.bulk_create(
+            [BallotChoice(ballot=ballot, choice_id=c, poll_id=poll.pk) for c in wanted]
+        )
+        _tally(poll.pk, add=wanted, remove=[], ballots=1)
         return
     shard = random.randrange(settings.POLL_TALLY_SHARDS)
-    # One round trip. The choice rows are locked in choice order, then the ballot row, the
-    # same order for every vote, so two votes never deadlock.
+    # A second ballot of the same voter fails the unique constraint here (IntegrityError).
+    # The counter rows are locked in choice order, then the ballot counter: the same order for
+    # every vote, so two votes never deadlock.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH locked AS (
+            WITH ballot AS (
+                INSERT INTO {Ballot._meta.db_table} (id, poll_id, voter_id, code_id, cast_at)
+                VALUES (%s, %s, %s, %s, %s) RETURNING id
+            ), selections AS (
+                INSERT INTO {BallotChoice._meta.db_table} (ballot_id, choice_id, poll_id)
+                SELECT ballot.id, chosen, %s FROM ballot, unnest(%s::bigint[]) AS chosen
+                RETURNING 1
+            ), locked AS (
                 SELECT id FROM {ChoiceTally._meta.db_table}
                 WHERE shard = %s AND choice_id = ANY(%s) ORDER BY choice_id FOR UPDATE
             ), bumped AS (
@@ -586,9 +590,22 @@ def _tally_new_ballot(poll_id: int, wanted: list[int]) -> None:
                 WHERE id IN (SELECT id FROM locked) RETURNING 1
             )
             UPDATE {BallotTally._meta.db_table} SET ballots = ballots + 1
-            WHERE poll_id = %s AND shard = %s AND (SELECT count(*) FROM bumped) >= 0
+            WHERE poll_id = %s AND shard = %s
+              AND (SELECT count(*) FROM bumped) >= 0 AND (SELECT count(*) FROM selections) >= 0
             """,  # noqa: S608 - table names are ours
-            [shard, sorted(wanted), poll_id, shard],
+            [
+                ballot.pk,
+                poll.pk,
+                ballot.voter_id,
+                ballot.code_id,
+                ballot.cast_at,
+                poll.pk,
+                wanted,
+                shard,
+                sorted(wanted),
+                poll.pk,
+                shard,
+            ],
         )
 
 

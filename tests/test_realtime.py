@@ -94,6 +94,7 @@ async def test_foreign_origin_is_refused():
         ("not json", "malformed"),
         ("[1, 2]", "malformed"),
         ('{"type": "vote", "choices": [1]}', "read_only"),
+        ("[" * 1500 + "]" * 1500, "malformed"),  # nesting deeper than the JSON parser goes
     ],
 )
 async def test_bad_frames_get_an_error_and_change_nothing(frame, code):
@@ -109,6 +110,17 @@ async def test_bad_frames_get_an_error_and_change_nothing(frame, code):
     # The socket stays usable.
     await communicator.send_to(text_data=json.dumps({"type": "resync"}))
     assert (await communicator.receive_json_from())["type"] == "health.ok"
+    await communicator.disconnect()
+
+
+async def test_resyncs_are_limited_to_one_a_second():
+    communicator, _ = await _connect()
+    await communicator.receive_json_from()
+    await communicator.send_to(text_data=json.dumps({"type": "resync"}))
+    assert (await communicator.receive_json_from())["type"] == "health.ok"
+    await communicator.send_to(text_data=json.dumps({"type": "resync"}))
+    reply = await communicator.receive_json_from()
+    assert reply["type"] == "error" and reply["payload"]["code"] == "too_many_resyncs"
     await communicator.disconnect()
 
 
