@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 
 import markdown as md
@@ -17,15 +18,36 @@ MARKDOWN_TAGS = {
 }  # fmt: skip
 
 
-def clean_text(value, *, name, max_length: int, required: bool) -> str:
-    """Stripped text, or a clear InvalidInput: not text, NUL bytes, empty, too long."""
+# Control characters (C0, DEL, C1). A single line also refuses the Unicode line and paragraph
+# separators: a title or name ends up in e-mail subjects, headers and one-line layouts.
+SINGLE_LINE_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A multi-line body keeps line feeds and tabs (carriage returns become line feeds first).
+MULTI_LINE_REFUSED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(value, *, name, max_length: int, required: bool, multiline: bool = True) -> str:
+    """Stripped text, or a clear InvalidInput: not text, control characters, empty, too long.
+
+    `multiline=False` is for short fields (titles, names, summaries): no line breaks, tabs
+    or other control characters at all. Multi-line text keeps line feeds and tabs, with
+    CR LF and lone CR turned into LF; every other control character is refused.
+    """
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(_("%(field)s must be text.") % {"field": name})
-    if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    # U+FFFD is what undecodable bytes (invalid UTF-8 in a form) turn into: refused too.
+    if "\x00" in value or "\ufffd" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise InvalidInput(_("%(field)s contains invalid characters.") % {"field": name})
     value = value.strip()
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if MULTI_LINE_REFUSED.search(value):
+            raise InvalidInput(_("%(field)s contains invalid characters.") % {"field": name})
+    elif SINGLE_LINE_REFUSED.search(value):
+        raise InvalidInput(
+            _("%(field)s must be a single line without control characters.") % {"field": name}
+        )
     if required and not value:
         raise InvalidInput(_("%(field)s is required.") % {"field": name})
     if len(value) > max_length:

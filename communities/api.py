@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.http import Http404
+from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.security import django_auth
 from pydantic import StrictFloat, StrictInt, StrictStr
@@ -245,7 +246,7 @@ def _community_out(c: Community) -> dict:
         "contact_email": c.contact_email,
         "contact_phone": c.contact_phone,
         "website": c.website,
-        "logo": c.logo.url if c.logo else None,
+        "logo": reverse("communities:logo", kwargs={"slug": c.slug}) if c.logo else None,
         "created_at": c.created_at,
     }
 
@@ -262,6 +263,12 @@ def _community_detail(c: Community, user) -> dict:
         "status_reason": c.status_reason if (membership or reviewer) else "",
         "my_role": my_role,
     }
+
+
+def _attachment_url(a) -> str:
+    # The download view checks who may see the initiative and names the file; the storage
+    # path under MEDIA_URL is served by nothing.
+    return reverse("initiatives:attachment", kwargs={"pk": a.initiative_id, "attachment_id": a.pk})
 
 
 def _initiative_out(i: Initiative) -> dict:
@@ -311,7 +318,7 @@ def _initiative_detail(i: Initiative, user) -> dict:
                 "kind": a.kind,
                 "size": a.size,
                 "content_type": a.content_type,
-                "url": a.file.url,
+                "url": _attachment_url(a),
             }
             for a in i.attachments.all()
         ],
@@ -536,7 +543,7 @@ def initiative_attach(
             "kind": a.kind,
             "size": a.size,
             "content_type": a.content_type,
-            "url": a.file.url,
+            "url": _attachment_url(a),
         },
     )
 

@@ -59,7 +59,7 @@ class Community(models.Model):
     name_kk = models.CharField(_("name (Kazakh)"), max_length=120, blank=True)
     name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
-    slug = models.SlugField(unique=True, max_length=120)
+    slug = models.SlugField(_("address"), unique=True, max_length=120)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     description = models.TextField(_("description"), max_length=5000)
     focus_areas = models.JSONField(_("focus areas"), default=list, blank=True)
@@ -67,7 +67,9 @@ class Community(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     status_reason = models.TextField(_("reason"), blank=True, max_length=2000)
-    districts = models.ManyToManyField("accounts.District", blank=True, related_name="communities")
+    districts = models.ManyToManyField(
+        "accounts.District", blank=True, related_name="communities", verbose_name=_("districts")
+    )
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
     website = models.URLField(_("website"), blank=True, max_length=300)
@@ -78,9 +80,10 @@ class Community(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("registered by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -123,14 +126,23 @@ class CommunityDecision(models.Model):
         SUSPEND = "suspend", _("Suspended")
         REINSTATE = "reinstate", _("Reinstated")
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="decisions")
-    action = models.CharField(max_length=12, choices=Action.choices)
-    reason = models.TextField(blank=True, max_length=2000)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("community")
+    )
+    action = models.CharField(_("decision"), max_length=12, choices=Action.choices)
+    reason = models.TextField(_("reason"), blank=True, max_length=2000)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    created_at = models.DateTimeField(_("decided"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("community decision")
+        verbose_name_plural = _("community decisions")
 
     def __str__(self) -> str:
         return f"{self.community_id}: {self.action}"
@@ -145,15 +157,24 @@ class Membership(models.Model):
         ACTIVE = "active", _("Member")
         REQUESTED = "requested", _("Asked to join")
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("community")
     )
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.ACTIVE
+    )
+    created_at = models.DateTimeField(_("joined"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["community", "user"], name="one_membership_per_user"),
             models.CheckConstraint(
@@ -168,16 +189,23 @@ class Membership(models.Model):
 class CommunityInvite(models.Model):
     """A lead's invitation by e-mail; the invited person accepts it once, signed in."""
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="invites")
-    email = models.EmailField()
-    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="invites", verbose_name=_("community")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("e-mail"))
+    token = models.UUIDField(_("token"), default=uuid.uuid4, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         constraints = [
             models.UniqueConstraint(
                 fields=["community", "email"],
@@ -202,11 +230,16 @@ class Initiative(models.Model):
         IMPLEMENTED = "implemented", _("Implemented")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="initiatives")
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="initiatives",
+        verbose_name=_("community"),
+    )
     title = models.CharField(_("title"), max_length=200)
     summary = models.CharField(_("summary"), max_length=500)
     body = models.TextField(_("description (Markdown)"), max_length=20000, blank=True)
-    body_html = models.TextField(editable=False, blank=True)
+    body_html = models.TextField(_("description (HTML)"), editable=False, blank=True)
     category = models.CharField(_("category"), max_length=16, choices=FocusArea.choices)
     district = models.ForeignKey(
         "accounts.District",
@@ -216,28 +249,43 @@ class Initiative(models.Model):
         verbose_name=_("district"),
         related_name="initiatives",
     )
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     budget_kzt = models.DecimalField(
         _("estimated budget, KZT"), max_digits=15, decimal_places=2, null=True, blank=True
     )
     timeline = models.CharField(_("timeline"), max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    supports_count = models.PositiveIntegerField(default=0)
-    threshold_reached_at = models.DateTimeField(null=True, blank=True)
-    official_response = models.TextField(blank=True, max_length=5000)
-    responded_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    supports_count = models.PositiveIntegerField(_("supports"), default=0)
+    threshold_reached_at = models.DateTimeField(_("threshold reached"), null=True, blank=True)
+    official_response = models.TextField(_("official response"), blank=True, max_length=5000)
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
     responded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responded by"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("drafted by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("drafted"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -278,31 +326,48 @@ class Initiative(models.Model):
 class InitiativeStatusChange(models.Model):
     """The public history of an initiative: every move, who made it, the answer given."""
 
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, choices=Initiative.Status.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=Initiative.Status.choices)
-    response = models.TextField(blank=True, max_length=5000)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="history", verbose_name=_("initiative")
     )
-    official = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=Initiative.Status.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=20, choices=Initiative.Status.choices)
+    response = models.TextField(_("official response"), blank=True, max_length=5000)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    official = models.BooleanField(_("by an official"), default=False)
+    created_at = models.DateTimeField(_("changed"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
 
     def __str__(self) -> str:
         return f"{self.initiative_id}: {self.from_status} → {self.to_status}"
 
 
 class Support(models.Model):
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="supports")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supports"
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="supports", verbose_name=_("initiative")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="supports",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(_("given"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
         constraints = [
             models.UniqueConstraint(fields=["initiative", "user"], name="one_support_per_user")
         ]
@@ -314,10 +379,14 @@ class Support(models.Model):
 class CategoryThreshold(models.Model):
     """Supports needed in a category to put an initiative into the officials' review queue."""
 
-    category = models.CharField(max_length=16, choices=FocusArea.choices, unique=True)
-    threshold = models.PositiveIntegerField()
+    category = models.CharField(
+        _("category"), max_length=16, choices=FocusArea.choices, unique=True
+    )
+    threshold = models.PositiveIntegerField(_("supports needed"))
 
     class Meta:
+        verbose_name = _("support threshold")
+        verbose_name_plural = _("support thresholds")
         constraints = [models.CheckConstraint(condition=Q(threshold__gte=1), name="threshold_ge_1")]
 
     def __str__(self) -> str:
@@ -338,22 +407,33 @@ class Attachment(models.Model):
         PHOTO = "photo", _("Photo")
         OTHER = "other", _("Other document")
 
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="attachments")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
-    title = models.CharField(max_length=200)
-    version = models.PositiveSmallIntegerField(default=1)
-    file = models.FileField(upload_to=_attachment_path, max_length=200)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=100)
-    extension = models.CharField(max_length=8)
-    size = models.PositiveIntegerField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("initiative"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OTHER)
+    title = models.CharField(_("title"), max_length=200)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    file = models.FileField(_("file"), upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    extension = models.CharField(_("extension"), max_length=8)
+    size = models.PositiveIntegerField(_("size, bytes"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     class Meta:
         ordering = ["title", "-version"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
         constraints = [
             models.UniqueConstraint(
                 fields=["initiative", "title", "version"], name="one_version_number_per_document"

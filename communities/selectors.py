@@ -13,7 +13,7 @@ S = Initiative.Status
 PAGE_SIZE = 20
 SORTS = {
     "supported": ("-supports_count", "-pk"),
-    "newest": ("-submitted_at", "-created_at", "-pk"),
+    "newest": (F("submitted_at").desc(nulls_last=True), "-created_at", "-pk"),
     "decided": (F("decided_at").desc(nulls_last=True), "-pk"),
 }
 
@@ -76,8 +76,13 @@ def members_of(community: Community) -> QuerySet:
     )
 
 
+def is_public(initiative: Initiative) -> bool:
+    """Public once submitted to the akimat; a draft, also a withdrawn one, never was."""
+    return initiative.submitted_at is not None
+
+
 def can_view_initiative(initiative: Initiative, user) -> bool:
-    if initiative.status != S.DRAFT:
+    if is_public(initiative):
         return True
     if is_official(user) or is_moderator(user):
         return True
@@ -109,8 +114,10 @@ def initiative_list(
     q: str | None = None,
     sort: str = "supported",
 ) -> QuerySet:
-    """Public initiatives (drafts never), filtered, searched and sorted."""
-    qs = Initiative.objects.exclude(status=S.DRAFT).select_related("community", "district")
+    """Public initiatives (never those that were not submitted), filtered, searched, sorted."""
+    qs = Initiative.objects.filter(submitted_at__isnull=False).select_related(
+        "community", "district"
+    )
     if status in S.values:
         qs = qs.filter(status=status)
     if category in FocusArea.values:
@@ -146,6 +153,21 @@ def _search(qs: QuerySet, q: str) -> QuerySet:
         prefix = Q(title__icontains=q) | Q(summary__icontains=q)
         return qs.annotate(search=vector).filter(Q(search=query) | prefix)
     return qs.filter(Q(title__icontains=q) | Q(summary__icontains=q) | Q(body__icontains=q))
+
+
+def unsubmitted_of(community: Community) -> QuerySet:
+    """A community's own initiatives that never went public: drafts and withdrawn drafts."""
+    return (
+        community.initiatives.filter(submitted_at__isnull=True)
+        .select_related("district")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def in_review_queue(initiative: Initiative) -> bool:
+    return initiative.status == S.UNDER_REVIEW or (
+        initiative.status == S.SUBMITTED and initiative.threshold_reached_at is not None
+    )
 
 
 def review_queue() -> QuerySet:

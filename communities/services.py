@@ -8,15 +8,17 @@ transaction, and only after commit notify (Celery) and push (websocket).
 
 from __future__ import annotations
 
-import io
 import logging
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
@@ -29,6 +31,7 @@ from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
 from civic.validation import clean_decimal, clean_text, render_markdown
+from notifications.services import enqueue_on_commit
 
 from .models import (
     ALMATY_LAT,
@@ -187,10 +190,7 @@ def _check_upload(upload, *, allowed: dict[str, tuple[str, ...]], max_bytes: int
         raise InvalidInput(
             _("The file is too large (at most %(mb)d MB).") % {"mb": max_bytes // (1024 * 1024)}
         )
-    raw_name = os.path.basename(str(getattr(upload, "name", "") or "").replace("\\", "/"))
-    safe_name = get_valid_filename(raw_name)[:120] if raw_name.strip(". ") else ""
-    if not safe_name or "\x00" in raw_name:
-        raise InvalidInput(_("The file name is not valid."))
+    safe_name = _safe_filename(str(getattr(upload, "name", "") or ""))
     upload.seek(0)
     head = upload.read(8192)
     upload.seek(0)
@@ -208,19 +208,51 @@ def _check_upload(upload, *, allowed: dict[str, tuple[str, ...]], max_bytes: int
     return mime, extension, safe_name
 
 
+def _safe_filename(name: str) -> str:
+    """The uploader's file name made harmless for the download header: no path, no odd
+    characters. A name with nothing usable left ("!!!", "«».pdf") becomes "document"
+    with the extension it had; the extension is then checked against the content."""
+    raw_name = os.path.basename(name.replace("\\", "/"))
+    if "\x00" in raw_name or not raw_name.strip(". "):
+        raise InvalidInput(_("The file name is not valid."))
+    stem, extension = os.path.splitext(raw_name)
+    if not re.fullmatch(r"\.[A-Za-z0-9]{1,7}", extension):
+        stem, extension = raw_name, ""
+    try:
+        stem = get_valid_filename(stem)
+    except SuspiciousFileOperation:
+        stem = ""
+    stem = stem.strip("._-")[:100] or "document"
+    return stem + extension.lower()
+
+
+# The 'mimetype' entry of an OpenDocument file is the bare media type, a few dozen bytes.
+MIMETYPE_ENTRY_MAX = 100
+
+
 def _office_type(upload) -> str | None:
     """XLSX and ODS are zip files; what is inside tells which."""
     upload.seek(0)
     try:
-        with zipfile.ZipFile(io.BytesIO(upload.read())) as zf:
+        with zipfile.ZipFile(upload) as zf:
             names = set(zf.namelist())
             if "mimetype" in names:
-                mimetype = zf.read("mimetype").decode("ascii", "replace").strip()
+                # Read at most a few bytes decompressed, whatever the entry claims to be.
+                with zf.open("mimetype") as entry:
+                    raw = entry.read(MIMETYPE_ENTRY_MAX + 1)
+                mimetype = (
+                    raw.decode("ascii", "replace").strip()
+                    if len(raw) <= MIMETYPE_ENTRY_MAX
+                    else ""
+                )
                 if mimetype == "application/vnd.oasis.opendocument.spreadsheet":
                     return mimetype
             if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
                 return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+    except (
+        zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, KeyError,
+        RuntimeError, ValueError, NotImplementedError,
+    ):  # fmt: skip
         return None
     finally:
         upload.seek(0)
@@ -250,17 +282,23 @@ def _validate_community(data: CommunityInput) -> dict:
     from django.core.validators import EmailValidator, URLValidator
 
     fields = {
-        "name": clean_text(data.name, name=_("Name"), max_length=NAME_MAX, required=True),
+        "name": clean_text(
+            data.name, name=_("Name"), max_length=NAME_MAX, required=True, multiline=False
+        ),
         "description": clean_text(
             data.description, name=_("Description"), max_length=DESCRIPTION_MAX, required=True
         ),
         "contact_phone": clean_text(
-            data.contact_phone, name=_("Phone"), max_length=32, required=False
+            data.contact_phone, name=_("Phone"), max_length=32, required=False, multiline=False
         ),
     }
     for lang in ("kk", "ru", "en"):
         fields[f"name_{lang}"] = clean_text(
-            getattr(data, f"name_{lang}"), name=_("Name"), max_length=NAME_MAX, required=False
+            getattr(data, f"name_{lang}"),
+            name=_("Name"),
+            max_length=NAME_MAX,
+            required=False,
+            multiline=False,
         )
     if data.kind not in Community.Kind.values:
         raise InvalidInput(_("Unknown kind of community."))
@@ -268,8 +306,12 @@ def _validate_community(data: CommunityInput) -> dict:
     fields["focus_areas"] = _clean_choice_list(
         data.focus_areas, allowed=FocusArea.values, name=_("Focus areas")
     )
-    email = clean_text(data.contact_email, name=_("E-mail"), max_length=254, required=False)
-    website = clean_text(data.website, name=_("Website"), max_length=300, required=False)
+    email = clean_text(
+        data.contact_email, name=_("E-mail"), max_length=254, required=False, multiline=False
+    )
+    website = clean_text(
+        data.website, name=_("Website"), max_length=300, required=False, multiline=False
+    )
     try:
         if email:
             EmailValidator()(email)
@@ -281,9 +323,38 @@ def _validate_community(data: CommunityInput) -> dict:
     except ValidationError:
         raise InvalidInput(_("Enter a valid web address (http or https).")) from None
     fields["contact_email"], fields["website"] = email, website
-    slug = slugify(fields["name"], allow_unicode=False)[:100] or "community"
-    fields["slug"] = slug
+    fields["slug"] = community_slug(fields["name"])
     return fields
+
+
+# Cyrillic (Russian and Kazakh) to Latin, for slugs only: readable addresses, ASCII-safe.
+CYRILLIC_TO_LATIN = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya",
+    "ә": "a", "ғ": "gh", "қ": "q", "ң": "ng", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
+}  # fmt: skip
+
+
+def community_slug(name: str) -> str:
+    """The base of a community's address: its name in Latin letters ("Жасыл Алматы" →
+    "zhasyl-almaty"), "community" when nothing is left."""
+    latin = "".join(CYRILLIC_TO_LATIN.get(c, c) for c in name.lower())
+    return slugify(latin, allow_unicode=False)[:100].strip("-") or "community"
+
+
+def _free_slug(base: str) -> str:
+    """`base`, or `base-N` with the first N not taken; one query for all the taken ones."""
+    taken = set(
+        Community.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+    ) | RESERVED_SLUGS
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 def community_register(*, actor, data: CommunityInput, logo=None) -> Community:
@@ -298,11 +369,7 @@ def community_register(*, actor, data: CommunityInput, logo=None) -> Community:
     )
     if Community.objects.filter(name_key=Community.fold_name(fields["name"])).exists():
         raise Conflict(_("A community with this name already exists."), code="name_taken")
-    base_slug = fields.pop("slug")
-    slug, n = base_slug, 1
-    while slug in RESERVED_SLUGS or Community.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base_slug}-{n}"
+    slug = _free_slug(fields.pop("slug"))
     try:
         with transaction.atomic():
             community = Community.objects.create(**fields, slug=slug, created_by=actor)
@@ -323,21 +390,25 @@ def community_update(*, actor, community_id: int, data: CommunityInput) -> Commu
     require_lead(actor, community_id)
     fields = _validate_community(data)
     district_ids = _clean_district_ids(data.district_ids)
-    with transaction.atomic():
-        community = _get_community(community_id, lock=True)
-        fields.pop("slug")
-        if community.status != Community.Status.PENDING:
-            fields.pop("name")
-        elif (
-            Community.objects.filter(name_key=Community.fold_name(fields["name"]))
-            .exclude(pk=community.pk)
-            .exists()
-        ):
-            raise Conflict(_("A community with this name already exists."), code="name_taken")
-        for key, value in fields.items():
-            setattr(community, key, value)
-        community.save()
-        community.districts.set(district_ids)
+    taken = Conflict(_("A community with this name already exists."), code="name_taken")
+    try:
+        with transaction.atomic():
+            community = _get_community(community_id, lock=True)
+            fields.pop("slug")
+            if community.status != Community.Status.PENDING:
+                fields.pop("name")
+            elif (
+                Community.objects.filter(name_key=Community.fold_name(fields["name"]))
+                .exclude(pk=community.pk)
+                .exists()
+            ):
+                raise taken
+            for key, value in fields.items():
+                setattr(community, key, value)
+            community.save(update_fields=[*fields, "name_key"])
+            community.districts.set(district_ids)
+    except IntegrityError:  # the same name registered at the same moment
+        raise taken from None
     return community
 
 
@@ -478,7 +549,9 @@ def invite_create(*, actor, community_id: int, email: str) -> CommunityInvite:
     from django.core.validators import validate_email
 
     require_lead(actor, community_id)
-    email = clean_text(email, name=_("E-mail"), max_length=254, required=True).lower()
+    email = clean_text(
+        email, name=_("E-mail"), max_length=254, required=True, multiline=False
+    ).lower()
     try:
         validate_email(email)
     except ValidationError:
@@ -501,11 +574,17 @@ def invite_create(*, actor, community_id: int, email: str) -> CommunityInvite:
             )
     from .tasks import send_invite
 
-    transaction.on_commit(lambda: send_invite.delay(invite.pk))
+    enqueue_on_commit(send_invite, invite.pk)
     return invite
 
 
+class InviteUsed(Conflict):
+    default_message = _("This invitation has already been used. Ask a lead for a new one.")
+
+
 def invite_accept(*, actor, token) -> Membership:
+    """The invited person joins, once: an invitation that was used, or one of a community
+    that does not take members now, changes nothing."""
     require_citizen(actor)
     from django.core.exceptions import ValidationError
 
@@ -520,15 +599,22 @@ def invite_accept(*, actor, token) -> Membership:
     ).exists():
         raise Forbidden(_("This invitation was sent to another e-mail address."))
     with transaction.atomic():
+        invite = CommunityInvite.objects.select_for_update().get(pk=invite.pk)
+        if invite.accepted_at is not None:
+            raise InviteUsed(code="invite_used")
+        community = _get_community(invite.community_id, lock=True)
+        if community.status != Community.Status.APPROVED:
+            raise Conflict(
+                _("This community does not take new members now."), code="community_not_approved"
+            )
         membership, created = Membership.objects.get_or_create(
-            community=invite.community, user=actor, defaults={"state": Membership.State.ACTIVE}
+            community=community, user=actor, defaults={"state": Membership.State.ACTIVE}
         )
         if not created and membership.state != Membership.State.ACTIVE:
             membership.state = Membership.State.ACTIVE
             membership.save(update_fields=["state"])
-        CommunityInvite.objects.filter(pk=invite.pk, accepted_at__isnull=True).update(
-            accepted_at=timezone.now()
-        )
+        invite.accepted_at = timezone.now()
+        invite.save(update_fields=["accepted_at"])
     return membership
 
 
@@ -552,13 +638,19 @@ def _validate_initiative(data: InitiativeInput) -> dict:
     from accounts.models import District
 
     fields = {
-        "title": clean_text(data.title, name=_("Title"), max_length=TITLE_MAX, required=True),
+        "title": clean_text(
+            data.title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
+        ),
         "summary": clean_text(
-            data.summary, name=_("Summary"), max_length=SUMMARY_MAX, required=True
+            data.summary, name=_("Summary"), max_length=SUMMARY_MAX, required=True, multiline=False
         ),
         "body": clean_text(data.body, name=_("Description"), max_length=BODY_MAX, required=False),
         "timeline": clean_text(
-            data.timeline, name=_("Timeline"), max_length=TIMELINE_MAX, required=False
+            data.timeline,
+            name=_("Timeline"),
+            max_length=TIMELINE_MAX,
+            required=False,
+            multiline=False,
         ),
     }
     if data.category not in FocusArea.values:
@@ -647,11 +739,6 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
         raise Forbidden(_("Only akimat officials can make this decision."), code="not_official")
     if who == {COMMUNITY} and not member:
         raise NotAMember()
-    if to in DECISIONS and not response:
-        raise InvalidInput(
-            _("A decision needs the official response the community and citizens will read."),
-            code="response_required",
-        )
     with transaction.atomic():
         initiative = _get_initiative(initiative_id, lock=True)
         frm = initiative.status
@@ -663,6 +750,13 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
             )
         if (mover == OFFICIAL and not official) or (mover == COMMUNITY and not member):
             raise Forbidden(_("You cannot make this move."))
+        # Checked after the workflow: a move that is not allowed answers so (409) whatever
+        # else was sent.
+        if to in DECISIONS and not response:
+            raise InvalidInput(
+                _("A decision needs the official response the community and citizens will read."),
+                code="response_required",
+            )
         if to == S.SUBMITTED and initiative.community.status != Community.Status.APPROVED:
             raise Forbidden(
                 _("Only an approved community can propose initiatives."),
@@ -675,6 +769,14 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
         if to == S.SUBMITTED and initiative.submitted_at is None:
             initiative.submitted_at = now
             updated.append("submitted_at")
+        if to == S.SUBMITTED and frm == S.CHANGES_REQUESTED:
+            # Resubmitted: the earlier decision and its answer are history (kept in the
+            # status changes), not the current state of a proposal that waits again.
+            initiative.decided_at = None
+            initiative.official_response = ""
+            initiative.responded_at = None
+            initiative.responded_by = None
+            updated += ["decided_at", "official_response", "responded_at", "responded_by"]
         if to in DECISIONS:
             initiative.decided_at = now
             updated.append("decided_at")
@@ -701,7 +803,7 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
             )
         from .tasks import notify_status_change
 
-        transaction.on_commit(lambda: notify_status_change.delay(change.pk))
+        enqueue_on_commit(notify_status_change, change.pk)
         mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
     logger.info("initiative %s: %s → %s by user %s", initiative.pk, frm, to, actor.pk)
     return initiative
@@ -713,6 +815,59 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
 def support_threshold(category: str) -> int:
     row = CategoryThreshold.objects.filter(category=category).first()
     return row.threshold if row else settings.INITIATIVE_SUPPORT_THRESHOLD
+
+
+def threshold_set(*, actor, category: str, threshold: int | None) -> int:
+    """Set (or, with None, reset to the default) the supports a category needs for review.
+
+    Open initiatives that already have that many supports reach it now, and so enter the
+    review queue; one that reached it earlier keeps that. Returns how many reached it now.
+    """
+    may = is_moderator(actor) or is_official(actor)
+    if not may and getattr(actor, "is_active", False):
+        may = actor.has_perm("communities.change_categorythreshold")  # the admin's staff
+    if not may:
+        raise Forbidden(_("Only moderators and officials set support thresholds."))
+    if category not in FocusArea.values:
+        raise InvalidInput(_("Unknown category."))
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1
+    ):
+        raise InvalidInput(_("The threshold must be a whole number of at least 1."))
+    with transaction.atomic():
+        row = CategoryThreshold.objects.select_for_update().filter(category=category).first()
+        if threshold is None:
+            if row is not None:
+                row_pk = row.pk
+                row.delete()
+                row.pk = row_pk  # still names the removed row in the audit log
+        else:
+            row, _created = CategoryThreshold.objects.update_or_create(
+                category=category, defaults={"threshold": threshold}
+            )
+        needed = support_threshold(category)
+        crossed = list(
+            Initiative.objects.select_for_update()
+            .filter(
+                category=category,
+                status__in=SUPPORTABLE,
+                threshold_reached_at__isnull=True,
+                supports_count__gte=needed,
+            )
+            .values_list("pk", flat=True)
+        )
+        Initiative.objects.filter(pk__in=crossed).update(threshold_reached_at=timezone.now())
+        if row is not None:
+            audit_record(
+                actor=actor,
+                action="threshold.set",
+                target=row,
+                data={"category": category, "threshold": needed, "reached": crossed},
+            )
+        for pk in crossed:
+            mark_dirty_on_commit(TOPIC_INITIATIVE, pk)
+    logger.info("threshold of %s set to %s by user %s", category, needed, actor.pk)
+    return len(crossed)
 
 
 @dataclass
@@ -733,7 +888,7 @@ def support_add(*, actor, initiative_id: int) -> SupportResult:
     """A verified citizen supports an initiative once; asking again changes nothing."""
     require_citizen(actor)
     initiative = _get_initiative(initiative_id)
-    if initiative.status == S.DRAFT:
+    if initiative.submitted_at is None:  # never made public (a draft, or a withdrawn draft)
         raise NotFound(_("No such initiative."))
     if initiative.status not in SUPPORTABLE:
         raise _not_supportable(initiative)
@@ -767,7 +922,7 @@ def support_remove(*, actor, initiative_id: int) -> SupportResult:
     """Withdraw one's support while the initiative is open; withdrawing twice is harmless."""
     require_citizen(actor)
     initiative = _get_initiative(initiative_id)
-    if initiative.status == S.DRAFT:
+    if initiative.submitted_at is None:
         raise NotFound(_("No such initiative."))
     with transaction.atomic():
         deleted, _rows = Support.objects.filter(initiative_id=initiative.pk, user=actor).delete()
@@ -803,7 +958,9 @@ def attachment_add(*, actor, initiative_id: int, title: str, kind: str, upload) 
     """Add a document to the dossier; the same title again is its next version."""
     initiative = _get_initiative(initiative_id)
     require_member(actor, initiative.community_id)
-    title = clean_text(title, name=_("Document title"), max_length=200, required=True)
+    title = clean_text(
+        title, name=_("Document title"), max_length=200, required=True, multiline=False
+    )
     if kind not in Attachment.Kind.values:
         raise InvalidInput(_("Unknown kind of document."))
     mime, extension, original = _check_upload(

@@ -12,33 +12,35 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from notifications.services import notification_send
+from notifications.models import Notification
+from notifications.services import enqueue_on_commit, notification_store, one_line
+from notifications.tasks import email_notification
 
 from .models import CommunityInvite, Initiative, InitiativeStatusChange, Membership
 
 logger = logging.getLogger(__name__)
 
-# Supporters hear of decisions; members hear of every move.
+# Supporters hear of decisions, and of a request for changes; members hear of every move.
 SUPPORTER_EVENTS = {
+    Initiative.Status.CHANGES_REQUESTED,
     Initiative.Status.ACCEPTED,
     Initiative.Status.REJECTED,
     Initiative.Status.IN_PROGRESS,
     Initiative.Status.IMPLEMENTED,
 }
+# Supporters of an initiative that is still open hear of its new status, not of a decision.
+SUPPORTER_KIND = {Initiative.Status.CHANGES_REQUESTED: "initiative.status"}
 
 
-@shared_task(
-    name="communities.notify_status_change",
-    bind=True,
-    autoretry_for=(OSError,),  # SMTP and network errors: smtplib's errors are OSErrors
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=8,
-    ignore_result=True,
-)
-def notify_status_change(self, change_id: int) -> int:
-    """Tell community members of a move and supporters of a decision. Each person once,
-    however often this runs: notification_send keeps one row per (person, change)."""
+@shared_task(name="communities.notify_status_change", ignore_result=True)
+def notify_status_change(change_id: int) -> int:
+    """Tell community members of a move and supporters of a decision, each person once.
+
+    First every in-app notification is stored and committed (one row per person and
+    change, so running this again finds them); then each one's e-mail is its own task, so
+    one failing mailbox is retried alone and holds up nobody else. Returns how many
+    notifications the change has.
+    """
     change = (
         InitiativeStatusChange.objects.select_related("initiative", "initiative__community")
         .filter(pk=change_id)
@@ -53,37 +55,25 @@ def notify_status_change(self, change_id: int) -> int:
         "response": change.response,
     }
     url = initiative.get_absolute_url()
-    members = {
-        m.user
-        for m in Membership.objects.select_related("user").filter(
-            community=initiative.community, state=Membership.State.ACTIVE
-        )
-        if m.user_id != change.actor_id
-    }
-    sent = 0
-    for user in sorted(members, key=lambda u: u.pk):
-        notification_send(
-            user=user,
-            kind="initiative.status",
-            key=f"initiative-change:{change.pk}",
-            params=params,
-            url=url,
-        )
-        sent += 1
+    key = f"initiative-change:{change.pk}"
+    recipients: dict[int, tuple[object, str]] = {}
+    for m in Membership.objects.select_related("user").filter(
+        community=initiative.community, state=Membership.State.ACTIVE
+    ):
+        recipients[m.user_id] = (m.user, "initiative.status")
     if change.to_status in SUPPORTER_EVENTS:
-        member_ids = {u.pk for u in members}
+        kind = SUPPORTER_KIND.get(change.to_status, "initiative.decided")
         for support in initiative.supports.select_related("user").order_by("pk").iterator():
-            if support.user_id in member_ids or support.user_id == change.actor_id:
-                continue
-            notification_send(
-                user=support.user,
-                kind="initiative.decided",
-                key=f"initiative-change:{change.pk}",
-                params=params,
-                url=url,
-            )
-            sent += 1
-    return sent
+            recipients.setdefault(support.user_id, (support.user, kind))
+    recipients.pop(change.actor_id, None)
+    for user_id in sorted(recipients):
+        user, kind = recipients[user_id]
+        notification_store(user=user, kind=kind, key=key, params=params, url=url)
+    # Each e-mail is queued once the rows are committed (each store is its own transaction).
+    pending = Notification.objects.filter(key=key, user_id__in=recipients, emailed_at__isnull=True)
+    for note_id in pending.order_by("user_id").values_list("pk", flat=True):
+        enqueue_on_commit(email_notification, note_id)
+    return len(recipients)
 
 
 @shared_task(
@@ -116,5 +106,10 @@ def send_invite(invite_id: int) -> bool:
                 "%(who)s invites you to join the community “%(name)s” on Birge, Almaty's "
                 "civic platform. Sign in with this e-mail address and open:"
             ) % {"who": invite.invited_by.public_name, "name": invite.community.display_name}
-        send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, f"{body}\n\n{link}\n", None, [invite.email])
+        send_mail(
+            one_line(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
+            f"{body}\n\n{link}\n",
+            None,
+            [invite.email],
+        )
     return True

@@ -55,11 +55,13 @@ from .selectors import (
     community_list_public,
     dossier,
     has_supported,
+    in_review_queue,
     initiative_get,
     initiative_list,
     members_of,
     membership_of,
     review_queue,
+    unsubmitted_of,
 )
 from .services import (
     COMMUNITY,
@@ -137,11 +139,7 @@ def _community_context(request, community: Community, **extra) -> dict:
     is_member = _is_active_member(membership)
     can_review = is_moderator(user) or is_official(user)
     initiatives = initiative_list(community=community.pk, sort="newest")[:50]
-    drafts = (
-        community.initiatives.filter(status=Initiative.Status.DRAFT).order_by("-created_at")
-        if is_member
-        else []
-    )
+    drafts = unsubmitted_of(community) if is_member else []
     return {
         "community": community,
         "membership": membership,
@@ -439,10 +437,16 @@ def community_review(request):
     except DomainError as exc:
         return domain_error_response(request, exc)
     pending = communities_pending_review().prefetch_related("districts")
+    page = _page(request, pending)
     return render(
         request,
         "communities/review.html",
-        {"pending": pending, "decision_form": CommunityDecisionForm()},
+        {
+            "pending": page.object_list,
+            "page_obj": page,
+            "query": _query_without_page(request),
+            "decision_form": CommunityDecisionForm(),
+        },
     )
 
 
@@ -536,6 +540,7 @@ def _initiative_context(request, initiative: Initiative, **extra) -> dict:
         "is_official": official,
         "threshold": threshold,
         "threshold_reached": initiative.threshold_reached_at is not None,
+        "in_review_queue": in_review_queue(initiative),
         "progress": min(100, round(100 * initiative.supports_count / threshold))
         if threshold
         else 100,

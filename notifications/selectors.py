@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from .messages import render
 from .models import Notification
 
 
+def notifications_of(user) -> QuerySet:
+    """All of a user's notifications, newest first (page through them)."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def notification_row(n: Notification) -> dict:
+    url = n.url or ""
+    return {
+        "id": n.pk,
+        "subject": render(n.kind, n.params)[0],
+        "response": n.params.get("response", ""),
+        "url": url,
+        # Only a path on this site becomes a link: never another host, never a scheme.
+        "link": url if url.startswith("/") and not url.startswith("//") else "",
+        "created_at": n.created_at,
+        "read": n.read_at is not None,
+    }
+
+
 def notifications_for(user, *, limit: int = 50) -> list[dict]:
-    rows = Notification.objects.filter(user=user)[:limit]
-    return [
-        {
-            "id": n.pk,
-            "subject": render(n.kind, n.params)[0],
-            "response": n.params.get("response", ""),
-            "url": n.url,
-            "created_at": n.created_at,
-            "read": n.read_at is not None,
-        }
-        for n in rows
-    ]
+    return [notification_row(n) for n in notifications_of(user)[:limit]]
 
 
 def unread_count(user) -> int:

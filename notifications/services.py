@@ -1,4 +1,9 @@
-"""Sending notifications: stored once per event and recipient, e-mailed once."""
+"""Sending notifications: stored once per event and recipient, e-mailed once, each on its own.
+
+The in-app notification is the record; it is stored (and committed) first. Its e-mail goes
+out afterwards in a task of its own, one per notification, so a recipient whose mail server
+fails is retried alone and never holds up, or re-mails, anyone else.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from .messages import render
@@ -15,31 +20,83 @@ from .models import Notification
 logger = logging.getLogger(__name__)
 
 
-def notification_send(*, user, kind: str, key: str, params: dict, url: str = "") -> Notification:
-    """Store the notification and e-mail it, unless this event already reached this user.
+def one_line(text: str) -> str:
+    """Text fit for an e-mail subject: every run of whitespace (line breaks too) is one space."""
+    return " ".join(str(text).split())
 
-    Safe to run twice, also at the same time: the row is the record of delivery, locked
-    while its e-mail goes out, and `emailed_at` is set in the same transaction. If sending
-    fails the transaction rolls back and a retry sends it.
+
+def enqueue_on_commit(task, *args) -> None:
+    """Queue a Celery task once the current transaction commits; never fail the caller.
+
+    The change is committed by then: a broker outage (or, in eager mode, the task's own
+    error) is logged and swallowed, because the database is the truth and the request
+    that made the change must not answer 500 for it.
+    """
+
+    def enqueue():
+        try:
+            task.delay(*args)
+        except Exception:
+            logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
+
+    transaction.on_commit(enqueue)
+
+
+def notification_store(
+    *, user, kind: str, key: str, params: dict, url: str = ""
+) -> tuple[Notification, bool]:
+    """The in-app notification of this event for this user: made once, found thereafter."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.get_or_create(
+                user=user, key=key, defaults={"kind": kind, "params": params, "url": url}
+            )
+    except IntegrityError:  # made at the same moment by a concurrent run
+        return Notification.objects.get(user=user, key=key), False
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """E-mail one notification unless it went out already; True if it was sent now.
+
+    Safe to run twice, also at the same time: the row is locked while its e-mail goes out
+    and `emailed_at` is set in the same transaction. If sending fails, the transaction
+    rolls back and a retry sends it.
     """
     with transaction.atomic():
-        note, _created = Notification.objects.get_or_create(
-            user=user, key=key, defaults={"kind": kind, "params": params, "url": url}
+        note = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk=notification_id)
+            .first()
         )
-        note = Notification.objects.select_for_update().get(pk=note.pk)
-        if note.emailed_at is None and user.email and user.is_active:
-            with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-                subject, body = render(kind, params)
-                if url:
-                    body += "\n\n" + settings.SITE_URL.rstrip("/") + url
-            send_mail(
-                settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
-                body,
-                None,
-                [user.email],
-            )
-            note.emailed_at = timezone.now()
-            note.save(update_fields=["emailed_at"])
+        if note is None or note.emailed_at is not None:
+            return False
+        user = note.user
+        if not (user.email and user.is_active):
+            return False
+        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+            subject, body = render(note.kind, note.params)
+            if note.url:
+                body += "\n\n" + settings.SITE_URL.rstrip("/") + note.url
+        send_mail(
+            one_line(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject), body, None, [user.email]
+        )
+        note.emailed_at = timezone.now()
+        note.save(update_fields=["emailed_at"])
+    return True
+
+
+def notification_send(*, user, kind: str, key: str, params: dict, url: str = "") -> Notification:
+    """Store the notification, then (after commit) e-mail it in a task of its own.
+
+    Safe to run twice: the second run finds the stored row, and its e-mail task sends
+    nothing that was sent before.
+    """
+    from .tasks import email_notification
+
+    note, _created = notification_store(user=user, kind=kind, key=key, params=params, url=url)
+    if note.emailed_at is None:
+        enqueue_on_commit(email_notification, note.pk)
     return note
 
 

@@ -7,21 +7,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .selectors import notifications_for, unread_count
+from .selectors import notification_row, notifications_of, unread_count
 from .services import notifications_mark_read
 
-LIST_LIMIT = 200
 PAGE_SIZE = 20
 
 
 @login_required
 def notification_list(request):
-    rows = notifications_for(request.user, limit=LIST_LIMIT)
-    for row in rows:
-        # Only a path on this site becomes a link: never another host, never a scheme.
-        url = row["url"] or ""
-        row["link"] = url if url.startswith("/") and not url.startswith("//") else ""
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Every notification, a page at a time: only the page shown is read and rendered.
+    page = Paginator(notifications_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [notification_row(n) for n in page.object_list]
     return render(
         request,
         "notifications/index.html",

@@ -15,7 +15,7 @@ from communities.models import (
     Membership,
     Support,
 )
-from communities.services import attachment_add, support_add
+from communities.services import attachment_add, initiative_transition, support_add
 from tests.communities.files import PDF, upload
 from tests.factories import (
     CommunityFactory,
@@ -384,7 +384,11 @@ def test_initiative_detail_shape(client, citizen, community, lead):
     [doc] = body["attachments"]
     assert doc["title"] == "Plan" and doc["version"] == 1 and doc["kind"] == "design"
     assert doc["content_type"] == "application/pdf" and doc["size"] == len(PDF)
-    assert doc["url"].endswith(".pdf")
+    # The URL is the download view (storage paths under MEDIA_URL are served by nothing).
+    download = client.get(doc["url"])
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == 'attachment; filename="plan.pdf"'
+    assert b"".join(download.streaming_content) == PDF
     client.logout()
     assert client.get(f"/api/v1/initiatives/{initiative.pk}").json()["supported_by_me"] is False
 
@@ -632,9 +636,20 @@ def test_reaching_the_threshold_shows_in_the_api(client, settings):
     assert body["threshold"] == 2 and body["threshold_reached"] is True
 
 
+def closed_initiative(status):
+    """An initiative that was public and is closed now; "withdrawn" after submission (a
+    withdrawn draft was never public, see test_a_withdrawn_draft_stays_hidden)."""
+    if status != "withdrawn":
+        return make_initiative(status=status)
+    initiative = make_initiative(status="submitted")
+    return initiative_transition(
+        actor=initiative.created_by, initiative_id=initiative.pk, to="withdrawn"
+    )
+
+
 @pytest.mark.parametrize("status", ["withdrawn", "accepted", "rejected", "implemented"])
 def test_supporting_a_closed_initiative_is_a_409(client, citizen, status):
-    initiative = make_initiative(status=status)
+    initiative = closed_initiative(status)
     client.force_login(citizen)
     response = send(client, "post", f"/api/v1/initiatives/{initiative.pk}/support")
     assert_json_error(response, 409)
@@ -840,3 +855,119 @@ def test_the_review_queue_is_for_officials(client, citizen, settings):
     assert {i["id"] for i in body["items"]} == {waiting.pk, popular.pk}
     assert client.get("/api/v1/review-queue?limit=1").json()["count"] == 2
     assert len(client.get("/api/v1/review-queue?limit=1").json()["items"]) == 1
+
+
+# --- Review fixes -----------------------------------------------------------------------------
+
+
+def test_the_logo_url_is_the_logo_view_and_it_serves_the_image(client, citizen):
+    from communities.services import CommunityInput, community_decide, community_register
+    from tests.communities.files import PNG
+
+    community = community_register(
+        actor=citizen,
+        data=CommunityInput(name="Logo club", kind="ngo", description="We have a logo."),
+        logo=upload("logo.png", PNG),
+    )
+    community_decide(actor=ModeratorFactory(), community_id=community.pk, action="approve")
+    body = client.get(f"/api/v1/communities/{community.pk}").json()
+    assert not body["logo"].startswith("/media/")
+    image = client.get(body["logo"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image["Content-Disposition"].startswith("inline; filename=")
+    assert b"".join(image.streaming_content) == PNG
+    listed = client.get("/api/v1/communities").json()["items"]
+    assert [c["logo"] for c in listed if c["id"] == community.pk] == [body["logo"]]
+    no_logo = CommunityFactory()
+    assert client.get(f"/api/v1/communities/{no_logo.pk}").json()["logo"] is None
+
+
+def test_the_upload_answer_links_to_the_download_view(client, community, lead):
+    initiative = make_initiative(community=community, author=lead)
+    client.force_login(lead)
+    response = client.post(
+        f"/api/v1/initiatives/{initiative.pk}/attachments",
+        {"title": "Plan", "kind": "design", "file": upload("«».pdf", PDF)},
+    )
+    assert response.status_code == 201, response.content
+    download = client.get(response.json()["url"])
+    assert download["Content-Disposition"] == 'attachment; filename="document.pdf"'
+    assert b"".join(download.streaming_content) == PDF
+
+
+@pytest.mark.parametrize("name", ["!!!", "()", "«»"])
+def test_an_upload_name_with_nothing_usable_is_a_400_not_a_500(client, community, lead, name):
+    initiative = make_initiative(community=community, author=lead)
+    client.force_login(lead)
+    response = client.post(
+        f"/api/v1/initiatives/{initiative.pk}/attachments",
+        {"title": "Plan", "kind": "design", "file": upload(name, PDF)},
+    )
+    assert_json_error(response, 400)
+    assert not Attachment.objects.exists()
+
+
+def test_invalid_utf8_in_a_json_body_is_a_4xx(client, community, lead):
+    client.force_login(lead)
+    raw = b'{"community": %d, "title": "Bad \xff\xfe title", "summary": "s", "category": "ecology"}'
+    response = client.post(
+        "/api/v1/initiatives", raw % community.pk, content_type="application/json"
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert not Initiative.objects.exists()
+
+
+def test_invalid_utf8_in_form_input_is_a_4xx(client, community, lead):
+    initiative = make_initiative(community=community, author=lead)
+    client.force_login(lead)
+    boundary = "BoUnDaRy"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n'.encode()
+        + b"Plan \xff\xfe bad"
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\ndesign'
+        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.pdf"'
+        "\r\nContent-Type: application/pdf\r\n\r\n".encode()
+        + PDF
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        f"/api/v1/initiatives/{initiative.pk}/attachments",
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert not Attachment.objects.exists()
+
+
+def test_a_forbidden_move_without_a_response_is_a_409_not_a_400(client, community, lead):
+    implemented = make_initiative(community=community, author=lead, status="implemented")
+    client.force_login(OfficialFactory())
+    response = move(client, implemented, "rejected")  # no response, and not allowed anyway
+    assert_json_error(response, 409)
+    assert response.json()["code"] != "response_required"
+
+
+def test_a_withdrawn_draft_is_404_to_outsiders_and_listed_nowhere(client, citizen, community, lead):
+    withdrawn = make_initiative(community=community, author=lead, status="withdrawn")
+    assert_json_error(client.get(f"/api/v1/initiatives/{withdrawn.pk}"), 404)
+    client.force_login(citizen)
+    assert_json_error(client.get(f"/api/v1/initiatives/{withdrawn.pk}"), 404)
+    assert_json_error(send(client, "post", f"/api/v1/initiatives/{withdrawn.pk}/support"), 404)
+    for sort in ("supported", "newest", "decided"):
+        items = client.get("/api/v1/initiatives", {"sort": sort}).json()["items"]
+        assert withdrawn.pk not in [i["id"] for i in items]
+    client.force_login(lead)
+    assert client.get(f"/api/v1/initiatives/{withdrawn.pk}").status_code == 200
+
+
+def test_a_resubmitted_initiative_shows_no_stale_decision(client, community, lead):
+    initiative = make_initiative(community=community, author=lead, status="changes_requested")
+    client.force_login(lead)
+    before = client.get(f"/api/v1/initiatives/{initiative.pk}").json()
+    assert before["decided_at"] is not None and before["official_response"]
+    body = move(client, initiative, "submitted").json()
+    assert body["status"] == "submitted" and body["decided_at"] is None
+    assert body["official_response"] == "" and body["responded_at"] is None
+    assert [h["response"] for h in body["history"] if h["to"] == "changes_requested"] == [
+        "Official answer."
+    ]

@@ -4,7 +4,7 @@ import pytest
 
 from communities.models import Initiative, Support
 from communities.services import support_add, support_remove, supports_verify
-from tests.conftest import run_at_once
+from tests.communities.concurrency import race
 from tests.factories import UserFactory, make_initiative
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -16,12 +16,33 @@ def test_50_users_supporting_twice_at_once_make_50_supports():
     jobs = []
     for user in users:
         jobs += [lambda u=user: support_add(actor=u, initiative_id=initiative.pk).changed] * 2
-    outcomes = run_at_once(jobs, workers=50)  # 100 jobs: two full barrier rounds
-    assert all(kind == "ok" for kind, _ in outcomes), outcomes
+    assert len(jobs) == 100
+    outcomes = race(jobs)  # 100 threads, one barrier, one connection each
+    assert [kind for kind, _ in outcomes] == ["ok"] * 100, outcomes
     assert sum(1 for _, changed in outcomes if changed) == 50  # the other 50 found theirs
+    for n in range(50):  # each user: exactly one of their two attempts made the support
+        assert sorted([outcomes[2 * n][1], outcomes[2 * n + 1][1]]) == [False, True]
     assert Support.objects.filter(initiative=initiative).count() == 50
+    assert set(Support.objects.values_list("user_id", flat=True)) == {u.pk for u in users}
     assert Initiative.objects.get(pk=initiative.pk).supports_count == 50
     assert supports_verify() == []
+
+
+def test_a_broken_barrier_is_reported_not_hidden(monkeypatch):
+    import threading
+
+    from tests.communities import concurrency
+
+    monkeypatch.setattr(concurrency, "BARRIER_TIMEOUT", 0.2)
+    real = threading.Barrier
+
+    class OneShort(real):  # waits for one more thread than will ever come
+        def __init__(self, parties, *args, **kwargs):
+            super().__init__(parties + 1, *args, **kwargs)
+
+    monkeypatch.setattr(concurrency.threading, "Barrier", OneShort)
+    outcomes = concurrency.race([lambda: 1, lambda: 2])
+    assert outcomes == [("broken", None), ("broken", None)]
 
 
 def test_supports_and_withdrawals_racing_a_decision_keep_the_count_exact():
@@ -42,7 +63,8 @@ def test_supports_and_withdrawals_racing_a_decision_keep_the_count_exact():
             actor=official, initiative_id=initiative.pk, to="accepted", response="Adopted."
         ),
     )
-    outcomes = run_at_once(jobs, workers=41)
+    outcomes = race(jobs)
+    assert {kind for kind, _ in outcomes} <= {"ok", "refused"}, outcomes
     refused = {code for kind, code in outcomes if kind == "refused"}
     assert refused <= {"not_open_for_support"}
     count = Initiative.objects.get(pk=initiative.pk).supports_count

@@ -802,3 +802,88 @@ def test_other_peoples_notifications_are_not_shown(client, citizen):
     )
     client.force_login(citizen)
     assert "Private" not in html_of(client.get(url("notifications:index")))
+
+
+# --- Review fixes -----------------------------------------------------------------------------
+
+
+def test_a_used_invitation_link_answers_a_clear_409(client, citizen):
+    from communities.services import invite_accept, membership_leave
+
+    community = CommunityFactory(name="Choir of Almaty")
+    lead = make_member(community, role="lead")
+    invite = invite_create(actor=lead, community_id=community.pk, email=citizen.email)
+    invite_accept(actor=citizen, token=invite.token)
+    membership_leave(actor=citizen, community_id=community.pk)
+    client.force_login(citizen)
+    response = client.post(url("communities:invite", token=invite.token))
+    assert response.status_code == 409
+    assert "This invitation has already been used." in html_of(response)
+    assert not Membership.objects.filter(community=community, user=citizen).exists()
+
+
+def test_the_review_queue_notice_shows_only_in_the_queue(client, settings):
+    from communities.services import initiative_transition
+
+    def notice_shown(initiative) -> bool:
+        page = html_of(client.get(url("initiatives:detail", pk=initiative.pk)))
+        [tag] = re.findall(r"<p class=\"notice\" data-threshold-reached[^>]*>", page)
+        return "hidden" not in tag
+
+    settings.INITIATIVE_SUPPORT_THRESHOLD = 1
+    waiting = make_initiative()
+    assert not notice_shown(waiting)
+    support_add(actor=UserFactory(), initiative_id=waiting.pk)
+    assert notice_shown(waiting)  # submitted, threshold reached: in the queue
+    decided = make_initiative(status="under_review")
+    support_add(actor=UserFactory(), initiative_id=decided.pk)
+    initiative_transition(
+        actor=OfficialFactory(), initiative_id=decided.pk, to="accepted", response="Yes."
+    )
+    assert Initiative.objects.get(pk=decided.pk).threshold_reached_at is not None
+    assert not notice_shown(decided)  # decided: no longer in any queue
+
+
+def test_members_see_their_withdrawn_drafts_the_public_does_not(client, citizen):
+    community = CommunityFactory()
+    lead = make_member(community, role="lead")
+    make_initiative(community=community, author=lead, status="withdrawn", title="Quiet idea")
+    page = url("communities:detail", slug=community.slug)
+    assert "Quiet idea" not in html_of(client.get(page))
+    assert "Quiet idea" not in html_of(client.get(url("initiatives:index")))
+    client.force_login(lead)
+    assert "Quiet idea" in html_of(client.get(page))
+
+
+def test_the_community_page_reads_drafts_with_their_district_in_one_query(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    community = CommunityFactory()
+    lead = make_member(community, role="lead")
+    for n in range(3):
+        make_initiative(
+            community=community, author=lead, status="draft", title=f"Draft {n}",
+            district_id=district("almaly").pk,
+        )  # fmt: skip
+    client.force_login(lead)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("communities:detail", slug=community.slug)).status_code == 200
+    # Each draft card names its district: read with the drafts, not once per card.
+    district_reads = [
+        q["sql"] for q in queries if q["sql"].startswith('SELECT "accounts_district"')
+    ]
+    assert len(district_reads) <= 1, district_reads  # the community's own districts, at most
+    assert html_of(client.get(url("communities:detail", slug=community.slug))).count(
+        district("almaly").name
+    ) >= 3
+
+
+def test_the_community_review_page_is_paginated(client, moderator):
+    for n in range(25):
+        CommunityFactory(name=f"Waiting {n:02d}", status=Community.Status.PENDING)
+    client.force_login(moderator)
+    first = html_of(client.get(url("communities:review")))
+    assert "Page 1 of 2" in first and first.count('name="action" value="approve"') == 20
+    second = html_of(client.get(url("communities:review"), {"page": 2}))
+    assert second.count('name="action" value="approve"') == 5
