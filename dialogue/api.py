@@ -15,12 +15,14 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import AwareDatetime, StrictBool, StrictInt, StrictStr
 
-from accounts.permissions import is_staff_role
+from accounts.permissions import is_staff_role, require_moderator
 
 from . import services
-from .models import Comment, Reaction, Session, Thread
+from .models import Comment, Flag, Reaction, Session, Thread
 from .selectors import (
     _question_json,
+    can_view_thread,
+    flags_open,
     session_get,
     session_list,
     session_queue,
@@ -154,6 +156,12 @@ class FlagOut(Schema):
     created_at: datetime
 
 
+class FlagQueueOut(FlagOut):
+    text: str = Field(description="the reported comment's or question's text")
+    reporter: int
+    resolved_at: datetime | None
+
+
 class SessionIn(Schema):
     title: StrictStr
     description: StrictStr = ""
@@ -259,7 +267,7 @@ def _thread_out(thread: Thread, comment_count: int | None = None) -> dict:
 
 def _visible_thread(request, thread_id: int) -> Thread:
     thread = thread_get(thread_id=thread_id)
-    if thread is None or (thread.hidden_at is not None and not is_staff_role(request.user)):
+    if thread is None or not can_view_thread(thread, request.user):
         raise Http404
     return thread
 
@@ -276,7 +284,8 @@ def _comment_out(comment: Comment, *, reader, answer_id: int | None, reactions: 
     hidden = comment.hidden_at is not None
     mine = getattr(reader, "is_authenticated", False) and comment.author_id == reader.pk
     # Moderators and the author still read a hidden comment; everyone else sees why it's gone.
-    readable = not deleted and (not hidden or mine or is_staff_role(reader))
+    insider = bool(mine) or is_staff_role(reader)
+    readable = not deleted and (not hidden or insider)
     return {
         "id": comment.pk,
         "thread": comment.thread_id,
@@ -290,7 +299,8 @@ def _comment_out(comment: Comment, *, reader, answer_id: int | None, reactions: 
         "edited_at": comment.edited_at,
         "deleted": deleted,
         "hidden": hidden,
-        "hidden_reason": comment.hidden_reason,
+        # Why it was hidden is between the moderators and the author.
+        "hidden_reason": comment.hidden_reason if insider else "",
         "is_answer": answer_id == comment.pk,
         "agree": comment.agree_count,
         "disagree": comment.disagree_count,
@@ -443,22 +453,74 @@ def comment_restore(request, comment_id: int = PathId):
     return _one_comment(comment, request.auth)
 
 
+@router.post(
+    "/dialogue/threads/{thread_id}/hide",
+    response={200: ThreadOut, **ERRORS_WRITE},
+    auth=django_auth,
+)
+def thread_hide(request, data: ReasonIn, thread_id: int = PathId):
+    thread = services.thread_hide(actor=request.auth, thread_id=thread_id, reason=data.reason)
+    return _thread_out(thread)
+
+
+@router.post(
+    "/dialogue/threads/{thread_id}/restore",
+    response={200: ThreadOut, **ERRORS_WRITE},
+    auth=django_auth,
+)
+def thread_restore(request, thread_id: int = PathId):
+    thread = services.thread_restore(actor=request.auth, thread_id=thread_id)
+    return _thread_out(thread)
+
+
+def _flag_out(flag) -> dict:
+    return {
+        "id": flag.pk,
+        "comment": flag.comment_id,
+        "question": flag.question_id,
+        "reason": flag.reason,
+        "created_at": flag.created_at,
+    }
+
+
+def _flag_queue_out(flag) -> dict:
+    text = flag.comment.body if flag.comment_id else flag.question.text
+    return {
+        **_flag_out(flag),
+        "text": text,
+        "reporter": flag.reporter_id,
+        "resolved_at": flag.resolved_at,
+    }
+
+
+@router.get(
+    "/dialogue/flags",
+    response={200: list[FlagQueueOut], 401: ErrorOut, 403: ErrorOut, 422: dict},
+    auth=django_auth,
+)
+def flag_list(request, limit: int = Limit, offset: int = Offset):
+    """Open reports, oldest first (moderators and officials)."""
+    require_moderator(request.auth)
+    return [_flag_queue_out(f) for f in flags_open()[offset : offset + limit]]
+
+
+@router.post(
+    "/dialogue/flags/{flag_id}/dismiss",
+    response={200: FlagQueueOut, **ERRORS_WRITE},
+    auth=django_auth,
+)
+def flag_dismiss(request, flag_id: int = PathId):
+    flag = services.flag_dismiss(actor=request.auth, flag_id=flag_id)
+    return _flag_queue_out(Flag.objects.select_related("comment", "question").get(pk=flag.pk))
+
+
 @router.post("/dialogue/flags", response={201: FlagOut, **ERRORS_WRITE}, auth=django_auth)
 def flag_create(request, data: FlagIn):
     """Report a comment or a question to the moderators; reporting twice changes nothing."""
     flag = services.flag_create(
         actor=request.auth, reason=data.reason, comment_id=data.comment, question_id=data.question
     )
-    return Status(
-        201,
-        {
-            "id": flag.pk,
-            "comment": flag.comment_id,
-            "question": flag.question_id,
-            "reason": flag.reason,
-            "created_at": flag.created_at,
-        },
-    )
+    return Status(201, _flag_out(flag))
 
 
 # --- Sessions and questions -------------------------------------------------------------------
@@ -577,3 +639,13 @@ def session_ban(request, data: BanIn, session_id: int = PathId):
             "created_at": ban.created_at,
         },
     )
+
+
+@router.delete(
+    "/dialogue/sessions/{session_id}/bans/{user_id}",
+    response={204: None, **ERRORS_WRITE},
+    auth=django_auth,
+)
+def session_unban(request, session_id: int = PathId, user_id: int = PathId):
+    services.session_unban(actor=request.auth, session_id=session_id, user_id=user_id)
+    return Status(204, None)

@@ -26,6 +26,7 @@ from .services import (
     question_vote,
     reaction_set,
     session_create,
+    session_reschedule,
     thread_create,
     thread_for,
 )
@@ -75,6 +76,23 @@ def _session(*, title, moderator, **fields) -> tuple[Session, bool]:
     return session_create(actor=moderator, data=SessionInput(title=title, **fields)), True
 
 
+# The live demo session stays live: each seed run moves its hours around now when fewer than
+# this many are left (so running seed_demo twice in a row changes nothing the second time).
+LIVE_BEFORE, LIVE_AFTER, LIVE_MARGIN = timedelta(hours=1), timedelta(hours=3), timedelta(hours=1)
+
+
+def _keep_live(session: Session, *, moderator) -> Session:
+    now = timezone.now()
+    if session.starts_at <= now and session.ends_at - now >= LIVE_MARGIN:
+        return session
+    return session_reschedule(
+        actor=moderator,
+        session_id=session.pk,
+        starts_at=now - LIVE_BEFORE,
+        ends_at=now + LIVE_AFTER,
+    )
+
+
 def _urban_session(*, official, moderator, residents) -> Session:
     now = timezone.now()
     session, created = _session(
@@ -88,6 +106,8 @@ def _urban_session(*, official, moderator, residents) -> Session:
         "дворы и скверы. Задавайте вопросы и голосуйте за те, на которые хотите услышать ответ.",
         host_ids=(official.pk,),
     )
+    if not created:
+        session = _keep_live(session, moderator=moderator)
     if not created or session.questions.exists():
         return session
     asked = []
@@ -129,7 +149,7 @@ def _discussions(*, official, citizen, residents) -> int:
     created = 0
     initiatives = Initiative.objects.exclude(status=Initiative.Status.DRAFT).order_by("pk")[:3]
     for initiative in initiatives:
-        thread = thread_for(initiative=initiative)
+        thread = thread_for(actor=citizen, initiative=initiative)
         if thread.comments.exists():
             continue
         created += 1

@@ -6,6 +6,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.permissions import is_moderator, is_official, is_staff_role
 from civic.realtime import (
     EVENT_QUESTIONS_UPDATE,
     GROUP_SESSION_MODERATORS,
@@ -18,11 +19,49 @@ from .models import Comment, Question, Session, Thread
 QUEUE_LIMIT = 200
 
 
+def subject_visible(thread: Thread, user) -> bool:
+    """Whether `user` may read what the thread is about (a draft initiative or poll is only
+    for the few who may read the draft); a standalone topic is about nothing hidden."""
+    if thread.initiative_id is not None:
+        from communities.selectors import can_view_initiative
+
+        return can_view_initiative(thread.initiative, user)
+    if thread.poll_id is not None:
+        from polls.permissions import can_view
+
+        return can_view(user, thread.poll)
+    return True
+
+
+def can_view_thread(thread: Thread, user) -> bool:
+    """A closed thread is read only by whoever started it and by moderators and officials."""
+    if not subject_visible(thread, user):
+        return False
+    if thread.hidden_at is None:
+        return True
+    return is_staff_role(user) or (
+        getattr(user, "is_authenticated", False) and thread.created_by_id == user.pk
+    )
+
+
 def thread_list(*, include_hidden: bool = False) -> QuerySet:
-    qs = Thread.objects.select_related("initiative", "poll").annotate(
-        comment_count=Count("comments", filter=Q(comments__deleted_at__isnull=True))
+    """Threads anyone may read: never about a draft, and closed ones only when asked."""
+    from communities.models import Initiative
+    from polls.models import Poll
+
+    qs = (
+        Thread.objects.select_related("initiative", "poll")
+        .exclude(initiative__status=Initiative.Status.DRAFT)
+        .exclude(poll__status=Poll.Status.DRAFT)
+        .annotate(comment_count=Count("comments", filter=Q(comments__deleted_at__isnull=True)))
     )
     return qs if include_hidden else qs.filter(hidden_at__isnull=True)
+
+
+def thread_get_for(*, thread_id, user) -> Thread | None:
+    """The thread if `user` may read it; None (a 404) otherwise."""
+    thread = thread_get(thread_id=thread_id)
+    return thread if thread is not None and can_view_thread(thread, user) else None
 
 
 def thread_get(*, thread_id) -> Thread | None:
@@ -45,6 +84,32 @@ def thread_comments(thread: Thread) -> list[Comment]:
         .prefetch_related(replies)
         .order_by("created_at", "pk")
     )
+
+
+def flags_open() -> QuerySet:
+    """Reports waiting for a moderator, oldest first, with what they point at."""
+    from .models import Flag
+
+    return Flag.objects.filter(resolved_at__isnull=True).select_related(
+        "reporter", "comment__author", "comment__thread", "question__author", "question__session"
+    )
+
+
+def is_session_moderator(session: Session, user) -> bool:
+    return (
+        is_moderator(user)
+        or is_official(user)
+        or (getattr(user, "is_authenticated", False) and session.hosts.filter(pk=user.pk).exists())
+    )
+
+
+def can_view_question(question: Question, user) -> bool:
+    """Published questions are public; the asker sees their own, moderators see all."""
+    if question.state == Question.State.APPROVED:
+        return True
+    if getattr(user, "is_authenticated", False) and question.author_id == user.pk:
+        return True
+    return is_session_moderator(question.session, user)
 
 
 def session_list() -> QuerySet:

@@ -19,7 +19,12 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import is_moderator, is_official, require_citizen, require_moderator
+from accounts.permissions import (
+    is_official,
+    is_staff_role,
+    require_citizen,
+    require_moderator,
+)
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
@@ -37,6 +42,7 @@ from .models import (
     Thread,
     ThreadFollow,
 )
+from .selectors import can_view_question, is_session_moderator, subject_visible
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +75,14 @@ def thread_create(*, actor, title: str) -> Thread:
     return thread
 
 
-def thread_for(*, initiative=None, poll=None) -> Thread:
-    """The discussion of an initiative or a poll, made on first use."""
+def thread_for(*, actor, initiative=None, poll=None) -> Thread:
+    """The discussion of an initiative or a poll, made on first use by a citizen who can see
+    it: a draft nobody else may read gets no discussion (and no sign that it exists)."""
+    require_citizen(actor)
     if (initiative is None) == (poll is None):
         raise InvalidInput(_("A thread is about one initiative or one poll."))
+    if not subject_visible(Thread(initiative=initiative, poll=poll), actor):
+        raise NotFound(_("Not found."))
     if initiative is not None:
         lookup, title = {"initiative": initiative}, initiative.title
     else:
@@ -96,6 +106,30 @@ def thread_hide(*, actor, thread_id: int, reason: str) -> Thread:
     return thread
 
 
+def thread_restore(*, actor, thread_id: int) -> Thread:
+    require_moderator(actor)
+    with transaction.atomic():
+        thread = _get(Thread, thread_id, lock=True, message=_("No such thread."))
+        if thread.hidden_at is None:
+            raise Conflict(_("This discussion is not closed."), code="thread_not_hidden")
+        thread.hidden_at, thread.hidden_reason = None, ""
+        thread.save(update_fields=["hidden_at", "hidden_reason"])
+        audit_record(actor=actor, action="thread.restore", target=thread)
+    return thread
+
+
+def require_thread_open(thread: Thread, actor) -> None:
+    """Every write into a thread (comment, edit, reaction, report, answer) asks this first.
+
+    A thread whose subject the actor cannot see does not exist for them; a closed one takes
+    nothing new. Callers that race with thread_hide ask it about the row they hold locked.
+    """
+    if not subject_visible(thread, actor):
+        raise NotFound(_("No such thread."))
+    if thread.hidden_at is not None:
+        raise Conflict(_("This thread is closed by a moderator."), code="thread_hidden")
+
+
 def thread_follow(*, actor, thread_id: int, follow: bool = True) -> bool:
     require_citizen(actor)
     thread = _get(Thread, thread_id)
@@ -114,22 +148,27 @@ def comment_post(*, actor, thread_id: int, body: str, parent_id: int | None = No
     require_citizen(actor)
     body = clean_text(body, name=_("Comment"), max_length=COMMENT_MAX, required=True)
     thread = _get(Thread, thread_id, message=_("No such thread."))
-    if thread.hidden_at is not None:
-        raise Conflict(_("This thread is closed by a moderator."), code="thread_hidden")
-    parent = None
+    require_thread_open(thread, actor)  # the quick answer; asked again under the lock
+    parent = reply_to = None
     if parent_id is not None:
-        parent = _get(Comment, parent_id, message=_("No such comment."))
+        parent = reply_to = _get(Comment, parent_id, message=_("No such comment."))
         if parent.thread_id != thread.pk:
             raise InvalidInput(_("Reply within the same thread."))
+        if reply_to.deleted_at or reply_to.hidden_at:
+            raise Conflict(_("This comment can no longer be answered."))
         if parent.parent_id is not None:
             parent = parent.parent  # replies stay one level deep: answer the top comment
         if parent.deleted_at or parent.hidden_at:
             raise Conflict(_("This comment can no longer be answered."))
     rate_limit(scope="comment", user_id=actor.pk)
     with transaction.atomic():
+        # The thread row is updated below anyway; locking it first orders this with thread_hide.
+        thread = _get(Thread, thread.pk, lock=True, message=_("No such thread."))
+        require_thread_open(thread, actor)
         comment = Comment.objects.create(
             thread=thread,
             parent=parent,
+            reply_to=reply_to,
             author=actor,
             body=body,
             body_html=render_markdown(body),
@@ -150,6 +189,7 @@ def comment_edit(*, actor, comment_id: int, body: str) -> Comment:
         comment = _get(Comment, comment_id, lock=True, message=_("No such comment."))
         if comment.author_id != actor.pk:
             raise Forbidden(_("Only the author can edit a comment."))
+        require_thread_open(_get(Thread, comment.thread_id, lock=True), actor)
         if comment.deleted_at or comment.hidden_at:
             raise Conflict(_("This comment can no longer be edited."))
         if (timezone.now() - comment.created_at).total_seconds() > settings.COMMENT_EDIT_SECONDS:
@@ -187,11 +227,17 @@ def comment_mark_answer(*, actor, comment_id: int) -> Thread:
         if comment.deleted_at or comment.hidden_at:
             raise Conflict(_("A deleted or hidden comment cannot be the answer."))
         thread = _get(Thread, comment.thread_id, lock=True)
+        require_thread_open(thread, actor)
+        changed = thread.answer_id != comment.pk
         thread.answer = comment
         thread.save(update_fields=["answer"])
         audit_record(
             actor=actor, action="thread.answer", target=thread, data={"comment": comment.pk}
         )
+        if changed:
+            from .tasks import notify_answer_marked
+
+            transaction.on_commit(lambda: notify_answer_marked.delay(thread.pk, comment.pk))
     return thread
 
 
@@ -202,7 +248,9 @@ def comment_hide(*, actor, comment_id: int, reason: str) -> Comment:
         comment = _get(Comment, comment_id, lock=True, message=_("No such comment."))
         comment.hidden_at, comment.hidden_reason, comment.hidden_by = timezone.now(), reason, actor
         comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
-        Flag.objects.filter(comment=comment, resolved_at__isnull=True).update(resolved_at=Now())
+        Flag.objects.filter(comment=comment, resolved_at__isnull=True).update(
+            resolved_at=Now(), resolved_by=actor
+        )
         audit_record(actor=actor, action="comment.hide", target=comment, data={"reason": reason})
     return comment
 
@@ -227,11 +275,14 @@ def reaction_set(*, actor, comment_id: int, kind: str | None) -> Comment:
         raise InvalidInput(_("A reaction is agree or disagree."))
     rate_limit(scope="vote", user_id=actor.pk)
     comment = _get(Comment, comment_id, message=_("No such comment."))
-    if comment.deleted_at or comment.hidden_at:
-        raise Conflict(_("This comment can no longer be reacted to."))
     with transaction.atomic():
         # Lock the comment: concurrent reactions of one person queue here, counts stay exact.
-        Comment.objects.select_for_update().filter(pk=comment.pk).first()
+        comment = _get(Comment, comment.pk, lock=True, message=_("No such comment."))
+        if comment.deleted_at or comment.hidden_at:
+            raise Conflict(_("This comment can no longer be reacted to."))
+        # Not locked: a reaction racing a thread's closing is harmless, and locking the
+        # thread would queue every reaction of a busy thread behind each other.
+        require_thread_open(_get(Thread, comment.thread_id), actor)
         current = Reaction.objects.filter(comment=comment, user=actor).first()
         if current and current.kind == kind:
             return Comment.objects.get(pk=comment.pk)
@@ -284,6 +335,9 @@ def session_create(*, actor, data: SessionInput) -> Session:
     hosts = list(User.objects.filter(pk__in=host_ids, is_active=True))
     if len(hosts) != len(host_ids):
         raise InvalidInput(_("Unknown host."))
+    # A host moderates the session and answers in the akimat's name.
+    if not all(is_staff_role(host) for host in hosts):
+        raise InvalidInput(_("Hosts are officials or moderators."), code="host_not_staff")
     with transaction.atomic():
         session = Session.objects.create(
             title=title,
@@ -299,6 +353,34 @@ def session_create(*, actor, data: SessionInput) -> Session:
     return session
 
 
+def session_reschedule(
+    *, actor, session_id: int, starts_at: datetime, ends_at: datetime
+) -> Session:
+    """Move a session's hours (questions and upvotes stay)."""
+    require_moderator(actor)
+    if not starts_at or not ends_at or ends_at <= starts_at:
+        raise InvalidInput(_("The session must end after it starts."))
+    with transaction.atomic():
+        session = _get(Session, session_id, lock=True, message=_("No such session."))
+        before = {
+            "starts_at": session.starts_at.isoformat(),
+            "ends_at": session.ends_at.isoformat(),
+        }
+        session.starts_at, session.ends_at = starts_at, ends_at
+        session.save(update_fields=["starts_at", "ends_at"])
+        audit_record(
+            actor=actor,
+            action="session.reschedule",
+            target=session,
+            data={
+                "before": before,
+                "after": {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+            },
+        )
+        mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
+    return session
+
+
 def _require_open(session: Session) -> None:
     now = timezone.now()
     if now < session.starts_at:
@@ -310,14 +392,6 @@ def _require_open(session: Session) -> None:
 def _require_not_banned(session: Session, user) -> None:
     if SessionBan.objects.filter(session=session, user=user).exists():
         raise Forbidden(_("A moderator has removed you from this session."), code="banned")
-
-
-def is_session_moderator(session: Session, user) -> bool:
-    return (
-        is_moderator(user)
-        or is_official(user)
-        or (getattr(user, "is_authenticated", False) and session.hosts.filter(pk=user.pk).exists())
-    )
 
 
 def question_ask(*, actor, session_id: int, text: str, anonymous: bool = False) -> Question:
@@ -342,30 +416,45 @@ def question_ask(*, actor, session_id: int, text: str, anonymous: bool = False) 
     return question
 
 
+def _require_can_vote(question: Question, actor) -> None:
+    if question.state != Question.State.APPROVED:
+        raise Conflict(_("Only published questions can be voted on."), code="not_published")
+    _require_open(question.session)
+    _require_not_banned(question.session, actor)
+    if question.author_id == actor.pk:
+        raise Forbidden(_("You cannot upvote your own question."), code="own_question")
+
+
 def question_vote(*, actor, question_id: int, up: bool = True) -> Question:
-    """Upvote a question (once), or take the upvote back. Asking twice changes nothing."""
+    """Upvote someone else's question once, or take one's upvote back.
+
+    Upvoting twice, or taking back an upvote one never gave, is a Conflict and changes nothing.
+    """
     require_citizen(actor)
     question = _get(Question, question_id, message=_("No such question."))
-    if question.state != Question.State.APPROVED:
-        raise Conflict(_("Only published questions can be voted on."))
-    session = question.session
-    _require_open(session)
-    _require_not_banned(session, actor)
+    if not can_view_question(question, actor):
+        raise NotFound(_("No such question."))
+    _require_can_vote(question, actor)  # the quick answer; asked again under the lock
     rate_limit(scope="vote", user_id=actor.pk)
-    if up:
-        try:
-            with transaction.atomic():
-                QuestionVote.objects.create(question=question, user=actor)
-                Question.objects.filter(pk=question.pk).update(upvotes_count=F("upvotes_count") + 1)
-                mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
-        except IntegrityError:
-            pass  # already upvoted: the same answer as the first time
-    else:
-        with transaction.atomic():
-            deleted, _rows = QuestionVote.objects.filter(question=question, user=actor).delete()
-            if deleted:
-                Question.objects.filter(pk=question.pk).update(upvotes_count=F("upvotes_count") - 1)
-                mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
+    with transaction.atomic():
+        # The question's lock orders this with question_moderate (hiding it) and with other
+        # upvotes; the state, the session's hours and the ban are read again while it's held.
+        question = (
+            Question.objects.select_for_update().select_related("session").get(pk=question.pk)
+        )
+        _require_can_vote(question, actor)
+        votes = QuestionVote.objects.filter(question=question, user=actor)
+        if up:
+            if votes.exists():
+                raise Conflict(_("You have already upvoted this question."), code="already_voted")
+            QuestionVote.objects.create(question=question, user=actor)
+            change = F("upvotes_count") + 1
+        else:
+            if not votes.delete()[0]:
+                raise Conflict(_("You have not upvoted this question."), code="not_voted")
+            change = F("upvotes_count") - 1
+        Question.objects.filter(pk=question.pk).update(upvotes_count=change)
+        mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, question.session_id)
     return Question.objects.get(pk=question.pk)
 
 
@@ -384,8 +473,11 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
         raise NotAuthenticated()
     if not is_session_moderator(session, actor):
         raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+    # Every action's reason lands in the audit log (jsonb): clean it whatever the action.
     if action == "hide":
         reason = _reason(reason)
+    else:
+        reason = clean_text(reason, name=_("Reason"), max_length=REASON_MAX, required=False)
     with transaction.atomic():
         session = _get(Session, session.pk, lock=True)
         question = _get(Question, question.pk, lock=True)
@@ -397,7 +489,7 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
                 session.pinned = None
                 session.save(update_fields=["pinned"])
             Flag.objects.filter(question=question, resolved_at__isnull=True).update(
-                resolved_at=Now()
+                resolved_at=Now(), resolved_by=actor
             )
         elif action == "answer":
             question.answered_at = question.answered_at or timezone.now()
@@ -425,25 +517,86 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
 
 
 def session_ban(*, actor, session_id: int, user_id: int, reason: str) -> SessionBan:
+    """Remove a person from a session: they can no longer ask or upvote, and their questions
+    still waiting for a moderator are hidden. Hosts, moderators and officials can't be banned."""
     session = _get(Session, session_id, message=_("No such session."))
+    if not getattr(actor, "is_authenticated", False):
+        from civic.errors import NotAuthenticated
+
+        raise NotAuthenticated()
     if not is_session_moderator(session, actor):
         raise Forbidden(_("Only moderators can do this."), code="not_moderator")
     reason = _reason(reason)
     from accounts.models import User
 
     user = _get(User, user_id, message=_("No such user."))
+    if is_session_moderator(session, user):
+        raise Conflict(
+            _("Hosts, moderators and officials cannot be removed from a session."),
+            code="cannot_ban_staff",
+        )
     with transaction.atomic():
+        session = _get(Session, session.pk, lock=True)
         ban, created = SessionBan.objects.get_or_create(
             session=session, user=user, defaults={"reason": reason, "banned_by": actor}
         )
         if created:
+            hidden = Question.objects.filter(
+                session=session, author=user, state=Question.State.PENDING
+            ).update(state=Question.State.HIDDEN, hidden_reason=reason, hidden_by=actor)
             audit_record(
                 actor=actor,
                 action="session.ban",
                 target=session,
-                data={"user": user.pk, "reason": reason},
+                data={"user": user.pk, "reason": reason, "hidden": hidden},
             )
+            if hidden:
+                mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
     return ban
+
+
+def session_unban(*, actor, session_id: int, user_id: int) -> None:
+    """Let a removed person take part again (questions hidden by the ban stay hidden)."""
+    session = _get(Session, session_id, message=_("No such session."))
+    if not getattr(actor, "is_authenticated", False):
+        from civic.errors import NotAuthenticated
+
+        raise NotAuthenticated()
+    if not is_session_moderator(session, actor):
+        raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+    with transaction.atomic():
+        session = _get(Session, session.pk, lock=True)
+        ban = SessionBan.objects.filter(session=session, user_id=_int_id(user_id)).first()
+        if ban is None:
+            raise NotFound(_("This person is not removed from the session."), code="not_banned")
+        ban.delete()
+        audit_record(
+            actor=actor, action="session.unban", target=session, data={"user": ban.user_id}
+        )
+
+
+def _int_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise NotFound(_("No such user.")) from None
+
+
+def _flag_target(actor, comment_id, question_id) -> dict:
+    """What is being reported, if the reporter can see it; otherwise it doesn't exist."""
+    if comment_id is not None:
+        comment = _get(Comment, comment_id, message=_("No such comment."))
+        thread = _get(Thread, comment.thread_id, message=_("No such comment."))
+        require_thread_open(thread, actor)
+        if comment.deleted_at is not None:
+            raise NotFound(_("No such comment."))
+        if comment.hidden_at is not None:
+            raise Conflict(_("A moderator has already hidden this comment."), code="already_hidden")
+        return {"comment": comment}
+    question = _get(Question, question_id, message=_("No such question."))
+    if not can_view_question(question, actor):
+        raise NotFound(_("No such question."))
+    return {"question": question}
 
 
 def flag_create(
@@ -454,14 +607,38 @@ def flag_create(
     reason = _reason(reason)
     if (comment_id is None) == (question_id is None):
         raise InvalidInput(_("Report one comment or one question."))
-    target = (
-        {"comment": _get(Comment, comment_id, message=_("No such comment."))}
-        if comment_id is not None
-        else {"question": _get(Question, question_id, message=_("No such question."))}
-    )
+    target = _flag_target(actor, comment_id, question_id)
     rate_limit(scope="flag", user_id=actor.pk)
     try:
         with transaction.atomic():
-            return Flag.objects.create(reporter=actor, reason=reason, **target)
+            flag = Flag.objects.create(reporter=actor, reason=reason, **target)
+            audit_record(actor=actor, action="flag.create", target=flag, data={"reason": reason})
+            return flag
     except IntegrityError:
         return Flag.objects.get(reporter=actor, **target)
+
+
+def flag_dismiss(*, actor, flag_id: int) -> Flag:
+    """A moderator finds nothing wrong: the report is closed, the text stays as it is."""
+    require_moderator(actor)
+    with transaction.atomic():
+        flag = _get(Flag, flag_id, lock=True, message=_("No such report."))
+        if flag.resolved_at is not None:
+            raise Conflict(_("This report is already closed."), code="flag_resolved")
+        flag.resolved_at, flag.resolved_by = timezone.now(), actor
+        flag.save(update_fields=["resolved_at", "resolved_by"])
+        audit_record(actor=actor, action="flag.dismiss", target=flag)
+    return flag
+
+
+def flag_hide_target(*, actor, flag_id: int, reason: str) -> Flag:
+    """Hide what a report points at (which closes every open report of it)."""
+    require_moderator(actor)
+    flag = _get(Flag, flag_id, message=_("No such report."))
+    if flag.resolved_at is not None:
+        raise Conflict(_("This report is already closed."), code="flag_resolved")
+    if flag.comment_id is not None:
+        comment_hide(actor=actor, comment_id=flag.comment_id, reason=reason)
+    else:
+        question_moderate(actor=actor, question_id=flag.question_id, action="hide", reason=reason)
+    return Flag.objects.get(pk=flag.pk)

@@ -16,5 +16,8 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/presenter/", views.session_presenter, name="presenter"),
     path("sessions/<int:pk>/ban/", views.session_ban_view, name="session_ban"),
+    path("sessions/<int:pk>/unban/", views.session_unban_view, name="session_unban"),
+    path("flags/", views.flag_queue, name="flags"),
+    path("flags/<int:pk>/do/<str:action>/", views.flag_action, name="flag_action"),
     path("questions/<int:pk>/do/<str:action>/", views.question_action, name="question_action"),
 ]

@@ -25,12 +25,14 @@ from civic.views import domain_error_response
 from .forms import SessionForm
 from .models import Comment, Question, QuestionVote, Reaction, SessionBan, ThreadFollow
 from .selectors import (
+    can_view_thread,
+    flags_open,
     session_get,
     session_list,
     session_queue,
     session_state,
     thread_comments,
-    thread_get,
+    thread_get_for,
     thread_list,
 )
 from .services import (
@@ -42,6 +44,8 @@ from .services import (
     comment_post,
     comment_restore,
     flag_create,
+    flag_dismiss,
+    flag_hide_target,
     is_session_moderator,
     question_ask,
     question_moderate,
@@ -49,10 +53,12 @@ from .services import (
     reaction_set,
     session_ban,
     session_create,
+    session_unban,
     thread_create,
     thread_follow,
     thread_for,
     thread_hide,
+    thread_restore,
 )
 
 PRESENTER_QUEUE = 5
@@ -117,7 +123,7 @@ def thread_start(request, kind: str, pk: int):
     if subject is None:
         raise Http404
     try:
-        thread = thread_for(**{kind: subject})
+        thread = thread_for(actor=request.user, **{kind: subject})
     except DomainError as exc:
         return domain_error_response(request, exc)
     return redirect(thread.get_absolute_url())
@@ -165,6 +171,9 @@ def _thread_context(request, thread, **extra):
         ),
         "is_moderator": moderator,
         "is_official": is_official(user),
+        # Only its starter and moderators reach a closed thread; both may read why.
+        "show_thread_reason": moderator
+        or (user.is_authenticated and thread.created_by_id == user.pk),
         "can_comment": is_citizen(user) and thread.hidden_at is None,
         "following": user.is_authenticated
         and ThreadFollow.objects.filter(thread=thread, user=user).exists(),
@@ -174,7 +183,7 @@ def _thread_context(request, thread, **extra):
 
 @require_http_methods(["GET", "POST"])
 def thread_detail(request, pk: int):
-    thread = thread_get(thread_id=pk)
+    thread = thread_get_for(thread_id=pk, user=request.user)
     if thread is None:
         raise Http404
     if request.method == "POST":
@@ -202,6 +211,9 @@ def thread_action(request, pk: int, action: str):
         elif action == "hide":
             thread_hide(actor=request.user, thread_id=pk, reason=request.POST.get("reason", ""))
             note = _("The discussion is closed.")
+        elif action == "restore":
+            thread_restore(actor=request.user, thread_id=pk)
+            note = _("The discussion is open again.")
         else:
             raise Http404
     except DomainError as exc:
@@ -210,9 +222,9 @@ def thread_action(request, pk: int, action: str):
     return redirect("dialogue:thread", pk=pk)
 
 
-def _comment_or_404(pk):
+def _comment_or_404(request, pk):
     comment = Comment.objects.select_related("thread").filter(pk=pk).first()
-    if comment is None:
+    if comment is None or not can_view_thread(comment.thread, request.user):
         raise NotFound(_("No such comment."))
     return comment
 
@@ -220,7 +232,7 @@ def _comment_or_404(pk):
 @require_http_methods(["GET", "POST"])
 def comment_edit_view(request, pk: int):
     try:
-        comment = _comment_or_404(pk)
+        comment = _comment_or_404(request, pk)
         if not request.user.is_authenticated or comment.author_id != request.user.pk:
             raise Forbidden(_("Only the author can edit a comment."))
     except DomainError as exc:
@@ -284,7 +296,7 @@ def comment_action(request, pk: int, action: str):
         raise Http404
     run, note = COMMENT_ACTIONS[action]
     try:
-        comment = _comment_or_404(pk)
+        comment = _comment_or_404(request, pk)
         run(request, comment.pk)
     except DomainError as exc:
         return domain_error_response(request, exc)
@@ -305,6 +317,7 @@ def _session_or_404(pk):
 
 
 def _session_context(request, session, **extra):
+    """Everything the session page shows; `action_error` is a refused vote or report."""
     user = request.user
     moderator = is_session_moderator(session, user)
     state = session_state(session)
@@ -313,7 +326,11 @@ def _session_context(request, session, **extra):
     citizen = is_citizen(user)
     voted = set()
     mine = []
+    own = []
     if user.is_authenticated:
+        own = list(
+            Question.objects.filter(session=session, author=user).values_list("pk", flat=True)
+        )
         voted = set(
             QuestionVote.objects.filter(question__session=session, user=user).values_list(
                 "question_id", flat=True
@@ -337,10 +354,14 @@ def _session_context(request, session, **extra):
         "hidden": [q for q in questions if q["state"] == Question.State.HIDDEN],
         "mine": mine,
         "voted": sorted(voted),
+        "own": sorted(own),
         "banned": banned,
         "can_ask": citizen and state == "live" and not banned,
         "can_vote": citizen and state == "live" and not banned,
         "hosts": list(session.hosts.all()),
+        "bans": list(session.bans.select_related("user").order_by("created_at"))
+        if moderator
+        else [],
         **extra,
     }
 
@@ -443,6 +464,19 @@ def session_ban_view(request, pk: int):
     return redirect(session.get_absolute_url())
 
 
+@require_POST
+def session_unban_view(request, pk: int):
+    session = _session_or_404(pk)
+    try:
+        session_unban(
+            actor=request.user, session_id=session.pk, user_id=request.POST.get("user_id")
+        )
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    messages.success(request, _("The person can take part in this session again."))
+    return redirect(session.get_absolute_url())
+
+
 QUESTION_NOTES = {
     "approve": gettext_lazy("The question is published."),
     "hide": gettext_lazy("The question is hidden."),
@@ -456,16 +490,10 @@ QUESTION_NOTES = {
 
 @require_POST
 def question_action(request, pk: int, action: str):
+    if action in ("vote", "flag"):
+        return _question_citizen_action(request, pk, action)
     try:
-        if action == "vote":
-            up = request.POST.get("up", "1") != "0"
-            question = question_vote(actor=request.user, question_id=pk, up=up)
-            note = None
-        elif action == "flag":
-            flag_create(actor=request.user, question_id=pk, reason=_reason(request))
-            question = Question.objects.get(pk=pk)
-            note = QUESTION_NOTES[action]
-        elif action in QUESTION_NOTES:
+        if action in QUESTION_NOTES:
             question = question_moderate(
                 actor=request.user, question_id=pk, action=action, reason=_reason(request)
             )
@@ -477,3 +505,53 @@ def question_action(request, pk: int, action: str):
     if note:
         messages.success(request, str(note))
     return redirect(f"{question.session.get_absolute_url()}#question-{question.pk}")
+
+
+def _question_citizen_action(request, pk: int, action: str):
+    """An upvote or a report: refused ones come back as the session page with the reason."""
+    question = Question.objects.select_related("session").filter(pk=pk).first()
+    try:
+        if question is None:
+            raise NotFound(_("No such question."))
+        if action == "vote":
+            up = request.POST.get("up", "1") != "0"
+            question_vote(actor=request.user, question_id=pk, up=up)
+        else:
+            flag_create(actor=request.user, question_id=pk, reason=_reason(request))
+            messages.success(request, str(QUESTION_NOTES[action]))
+    except DomainError as exc:
+        if question is None or exc.status in (401, 404):
+            return domain_error_response(request, exc)
+        session = _session_or_404(question.session_id)
+        context = _session_context(request, session, action_error=exc.message)
+        return render(request, "dialogue/session.html", context, status=exc.status)
+    return redirect(f"{question.session.get_absolute_url()}#question-{question.pk}")
+
+
+# --- Reports (moderators) ---------------------------------------------------------------------
+
+
+def flag_queue(request):
+    """Open reports, oldest first, with the reported text, for moderators and officials."""
+    try:
+        require_moderator(request.user)
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    return render(request, "dialogue/flags.html", {"flags": list(flags_open()[:200])})
+
+
+@require_POST
+def flag_action(request, pk: int, action: str):
+    try:
+        if action == "dismiss":
+            flag_dismiss(actor=request.user, flag_id=pk)
+            note = _("The report is dismissed.")
+        elif action == "hide":
+            flag_hide_target(actor=request.user, flag_id=pk, reason=_reason(request))
+            note = _("It is hidden, and its reports are closed.")
+        else:
+            raise Http404
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    messages.success(request, note)
+    return redirect("dialogue:flags")

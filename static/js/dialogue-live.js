@@ -18,6 +18,12 @@
   try {
     (votedNode ? JSON.parse(votedNode.textContent) : []).forEach(function (id) { voted[id] = true; });
   } catch (e) { /* keep an empty set */ }
+  // The reader's own questions: no upvote buttons on those (the server refuses them anyway).
+  var ownNode = document.getElementById("dialogue-own");
+  var own = {};
+  try {
+    (ownNode ? JSON.parse(ownNode.textContent) : []).forEach(function (id) { own[id] = true; });
+  } catch (e) { /* keep an empty set */ }
   var pinnedId = null;
 
   function authorOf(q) {
@@ -32,6 +38,7 @@
     var value = {
       answered: !!q.answered,
       voted: !!voted[q.id],
+      own: !!own[q.id],
       pinned: q.id === pinnedId,
       anonymous: !!q.anonymous
     }[name];

@@ -105,7 +105,11 @@ def test_every_endpoint_is_in_the_schema_with_its_codes(client):
         "/comments/{comment_id}/answer": {"post"},
         "/comments/{comment_id}/hide": {"post"},
         "/comments/{comment_id}/restore": {"post"},
-        "/flags": {"post"},
+        "/flags": {"get", "post"},
+        "/flags/{flag_id}/dismiss": {"post"},
+        "/threads/{thread_id}/hide": {"post"},
+        "/threads/{thread_id}/restore": {"post"},
+        "/sessions/{session_id}/bans/{user_id}": {"delete"},
         "/sessions": {"get", "post"},
         "/sessions/{session_id}": {"get"},
         "/sessions/{session_id}/questions": {"get", "post"},
@@ -170,16 +174,18 @@ def test_comment_tree_shows_tombstones_and_hidden_comments(client, moderator):
     assert (tombstone["body"], tombstone["body_html"], tombstone["author"]) == ("", "", None)
     assert tombstone["replies"][0]["body"] == "Reply to the deleted one"
     public_hidden = tree[2]
-    assert public_hidden["hidden"] is True and public_hidden["hidden_reason"] == "Insults"
+    assert public_hidden["hidden"] is True and public_hidden["hidden_reason"] == ""
     assert (public_hidden["body"], public_hidden["body_html"]) == ("", "")
-    assert "Rude words" not in json.dumps(tree)
+    assert "Rude words" not in json.dumps(tree) and "Insults" not in json.dumps(tree)
 
-    for reader in (rude, moderator):  # the author and moderators still read it
+    for reader in (rude, moderator):  # the author and moderators still read it, and why
         client.force_login(reader)
         seen = client.get(f"{API}/threads/{thread.pk}/comments").json()[2]
         assert seen["hidden"] is True and seen["body"] == "Rude words"
+        assert seen["hidden_reason"] == "Insults"
     client.force_login(replier)
-    assert client.get(f"{API}/threads/{thread.pk}/comments").json()[2]["body"] == ""
+    seen = client.get(f"{API}/threads/{thread.pk}/comments").json()[2]
+    assert (seen["body"], seen["hidden_reason"]) == ("", "")
 
 
 def test_post_comment_and_reply(client, citizen, world):
@@ -346,7 +352,11 @@ def test_sessions_list_and_create(client, citizen, moderator):
     assert_error(send(client, "post", url, session_payload()), 403, "not_moderator")
     assert not Session.objects.exists()
     client.force_login(moderator)
-    host = UserFactory()
+    assert_error(
+        send(client, "post", url, session_payload(hosts=[citizen.pk])), 400, "host_not_staff"
+    )
+    assert not Session.objects.exists()
+    host = OfficialFactory()
     response = send(client, "post", url, session_payload(hosts=[host.pk]))
     assert response.status_code == 201, response.content
     created = response.json()
@@ -437,16 +447,25 @@ def test_closed_and_upcoming_sessions_answer_409(client, citizen):
     assert not Question.objects.exists()
 
 
-def test_upvote_and_withdraw_are_idempotent(client, citizen, world):
-    url = f"{API}/questions/{world['question'].pk}/upvote"
+def test_upvoting_twice_or_withdrawing_twice_is_409(client, citizen, world):
+    question = world["question"]
+    url = f"{API}/questions/{question.pk}/upvote"
     assert_error(client.post(url), 401)
     client.force_login(citizen)
     assert client.post(url).json() == {"upvotes": 1}
-    assert client.post(url).json() == {"upvotes": 1}
+    before = snapshot()
+    body = assert_error(client.post(url), 409, "already_voted")
+    assert body["detail"] == "You have already upvoted this question."
+    assert snapshot() == before
     client.force_login(UserFactory())
     assert client.post(url).json() == {"upvotes": 2}
     assert client.delete(url).json() == {"upvotes": 1}
-    assert client.delete(url).json() == {"upvotes": 1}
+    before = snapshot()
+    assert_error(client.delete(url), 409, "not_voted")
+    assert snapshot() == before
+    assert QuestionVote.objects.count() == 1
+    client.force_login(question.author)
+    assert_error(client.post(url), 403, "own_question")
     assert QuestionVote.objects.count() == 1
 
 
@@ -657,3 +676,115 @@ def test_people_without_a_display_name_are_shown_as_citizen(client):
     ask(nameless, session, "Nameless question?")
     assert client.get(f"{API}/threads/{thread.pk}/comments").json()[0]["author"] == "Citizen"
     assert client.get(f"{API}/sessions/{session.pk}/questions").json()[0]["author"] == "Citizen"
+
+
+# --- Visibility, flags queue, thread moderation, unban -----------------------------------------
+
+
+def test_hidden_threads_are_404_except_for_their_starter_and_moderators(client, citizen, moderator):
+    starter = UserFactory()
+    thread = make_thread(author=starter)
+    post(UserFactory(), thread, "Something")
+    services.thread_hide(actor=moderator, thread_id=thread.pk, reason="Duplicate")
+    for who in (None, citizen):
+        if who:
+            client.force_login(who)
+        assert_error(client.get(f"{API}/threads/{thread.pk}"), 404)
+        assert_error(client.get(f"{API}/threads/{thread.pk}/comments"), 404)
+    for who in (starter, moderator):
+        client.force_login(who)
+        detail = client.get(f"{API}/threads/{thread.pk}").json()
+        assert (detail["hidden"], detail["hidden_reason"]) == (True, "Duplicate")
+        assert len(client.get(f"{API}/threads/{thread.pk}/comments").json()) == 1
+
+
+def test_threads_about_drafts_are_not_listed_or_readable(client, citizen, official):
+    from tests.factories import make_initiative, make_poll
+
+    draft_poll = make_poll(official=official, open_now=False)
+    hidden = services.thread_for(actor=official, poll=draft_poll)
+    shown = services.thread_for(actor=citizen, initiative=make_initiative())
+    assert [t["id"] for t in client.get(f"{API}/threads").json()] == [shown.pk]
+    client.force_login(citizen)
+    assert_error(client.get(f"{API}/threads/{hidden.pk}"), 404)
+    before = snapshot()
+    url = f"{API}/threads/{hidden.pk}/comments"
+    assert_error(send(client, "post", url, {"body": "Leak?"}), 404)
+    assert snapshot() == before
+    client.force_login(official)
+    assert client.get(f"{API}/threads/{hidden.pk}").json()["poll"] == draft_poll.pk
+
+
+def test_moderators_hide_and_restore_threads(client, citizen, moderator, world):
+    thread = world["thread"]
+    client.force_login(citizen)
+    before = snapshot()
+    assert_error(send(client, "post", f"{API}/threads/{thread.pk}/hide", {"reason": "x"}), 403)
+    assert_error(client.post(f"{API}/threads/{thread.pk}/restore"), 403)
+    assert snapshot() == before
+    client.force_login(moderator)
+    hidden = send(client, "post", f"{API}/threads/{thread.pk}/hide", {"reason": "Spam"})
+    assert hidden.status_code == 200 and hidden.json()["hidden"] is True
+    client.force_login(citizen)
+    url = f"{API}/threads/{thread.pk}/comments"
+    assert_error(send(client, "post", url, {"body": "Still here?"}), 409, "thread_hidden")
+    client.force_login(moderator)
+    restored = client.post(f"{API}/threads/{thread.pk}/restore")
+    assert restored.status_code == 200 and restored.json()["hidden"] is False
+    assert_error(client.post(f"{API}/threads/{thread.pk}/restore"), 409, "thread_not_hidden")
+    assert AuditEntry.objects.filter(action="thread.restore").count() == 1
+
+
+def test_flag_queue_and_dismiss_for_moderators_only(client, citizen, moderator, world):
+    comment = world["comment"]
+    flag = services.flag_create(actor=citizen, reason="Spam", comment_id=comment.pk)
+    assert_error(client.get(f"{API}/flags"), 401)
+    client.force_login(citizen)
+    assert_error(client.get(f"{API}/flags"), 403, "not_moderator")
+    before = snapshot()
+    assert_error(client.post(f"{API}/flags/{flag.pk}/dismiss"), 403, "not_moderator")
+    assert snapshot() == before
+    client.force_login(moderator)
+    listed = client.get(f"{API}/flags").json()
+    assert [(f["id"], f["text"], f["reason"]) for f in listed] == [(flag.pk, comment.body, "Spam")]
+    dismissed = client.post(f"{API}/flags/{flag.pk}/dismiss")
+    assert dismissed.status_code == 200 and dismissed.json()["resolved_at"]
+    assert client.get(f"{API}/flags").json() == []
+    assert_error(client.post(f"{API}/flags/{flag.pk}/dismiss"), 409, "flag_resolved")
+    assert_error(client.post(f"{API}/flags/999999/dismiss"), 404)
+
+
+def test_flagging_an_invisible_question_is_404(client, citizen, moderator):
+    session = make_session(moderation="pre")
+    pending = ask(UserFactory(), session)
+    client.force_login(citizen)
+    before = snapshot()
+    response = send(client, "post", f"{API}/flags", {"question": pending.pk, "reason": "x"})
+    assert_error(response, 404)
+    assert snapshot() == before
+
+
+def test_unban_through_the_api(client, citizen, moderator, world):
+    session = world["session"]
+    services.session_ban(actor=moderator, session_id=session.pk, user_id=citizen.pk, reason="x")
+    url = f"{API}/sessions/{session.pk}/bans/{citizen.pk}"
+    client.force_login(citizen)
+    assert_error(client.delete(url), 403)
+    assert SessionBan.objects.count() == 1
+    client.force_login(moderator)
+    assert client.delete(url).status_code == 204
+    assert not SessionBan.objects.exists()
+    assert_error(client.delete(url), 404, "not_banned")
+    body = {"user": moderator.pk, "reason": "x"}
+    assert_error(send(client, "post", f"{API}/sessions/{session.pk}/bans", body), 409)
+
+
+def test_a_nul_reason_for_any_moderation_action_is_400_not_500(client, moderator, world):
+    url = f"{API}/questions/{world['question'].pk}/moderate"
+    client.force_login(moderator)
+    before = snapshot()
+    for action in ("approve", "answer", "pin", "unpin", "restore"):
+        for reason in (r"a\u0000b", r"a\ud800b"):  # JSON escapes: NUL, a lone surrogate
+            raw = '{"action": "' + action + '", "reason": "' + reason + '"}'
+            assert_error(send(client, "post", url, raw), 400)
+    assert snapshot() == before

@@ -11,7 +11,7 @@ from civic.asgi import application
 from dialogue import services
 from dialogue.models import Question
 from tests.conftest import REALTIME_TICK, WS_ORIGIN, ws_connect, ws_drain
-from tests.factories import ModeratorFactory, UserFactory, make_session
+from tests.factories import ModeratorFactory, OfficialFactory, UserFactory, make_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_realtime")]
 
@@ -121,7 +121,7 @@ async def test_moderators_see_pending_and_anonymous_authors_citizens_do_not():
 
 
 async def test_a_host_gets_the_moderator_view():
-    host = await new_user()
+    host = await sync_to_async(OfficialFactory)()  # hosts are officials or moderators
     session = await sync_to_async(make_session)(moderation="pre", hosts=[host])
     question = await ask(actor=await new_user(), session_id=session.pk, text="Pending?")
     ws = await connect(session.pk, user=host)

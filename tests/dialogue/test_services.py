@@ -28,11 +28,14 @@ from dialogue.models import (
     ThreadFollow,
 )
 from dialogue.selectors import session_queue, thread_comments
-from dialogue.tasks import notify_comment, notify_question_answered
+from dialogue.tasks import notify_answer_marked, notify_comment, notify_question_answered
 from notifications.models import Notification
 from tests.factories import (
+    ModeratorFactory,
     OfficialFactory,
     UserFactory,
+    make_initiative,
+    make_poll,
     make_session,
     make_thread,
 )
@@ -190,7 +193,7 @@ def test_hide_and_restore_are_recorded_with_their_reason(citizen, moderator):
     with pytest.raises(InvalidInput):
         services.comment_hide(actor=moderator, comment_id=comment.pk, reason="   ")
     assert Comment.objects.get(pk=comment.pk).hidden_at is None
-    assert not AuditEntry.objects.exists()
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["flag.create"]
 
     services.comment_hide(actor=moderator, comment_id=comment.pk, reason="Insults a neighbour")
     comment.refresh_from_db()
@@ -243,7 +246,7 @@ def test_pre_moderation_waits_for_a_moderator(citizen, moderator):
     assert question.state == Question.State.PENDING
     assert queue(session)["questions"] == []
     assert [q["id"] for q in queue(session, moderators=True)["questions"]] == [question.pk]
-    with pytest.raises(Conflict):  # not published yet: nothing to upvote
+    with pytest.raises(NotFound):  # not published yet: other citizens can't even see it
         services.question_vote(actor=UserFactory(), question_id=question.pk)
     moderate(moderator, question, "approve")
     assert [q["state"] for q in queue(session)["questions"]] == ["approved"]
@@ -268,12 +271,27 @@ def test_anonymous_questions_hide_the_name_from_citizens_only(citizen):
 def test_upvote_once_and_withdraw(citizen):
     question = ask(UserFactory(), make_session())
     assert services.question_vote(actor=citizen, question_id=question.pk).upvotes_count == 1
-    assert services.question_vote(actor=citizen, question_id=question.pk).upvotes_count == 1
+    with pytest.raises(Conflict) as exc:
+        services.question_vote(actor=citizen, question_id=question.pk)
+    assert (exc.value.status, exc.value.code) == (409, "already_voted")
+    assert str(exc.value.message) == "You have already upvoted this question."
     assert QuestionVote.objects.filter(question=question).count() == 1
+    assert Question.objects.get(pk=question.pk).upvotes_count == 1
     down = services.question_vote(actor=citizen, question_id=question.pk, up=False)
     assert down.upvotes_count == 0
-    down = services.question_vote(actor=citizen, question_id=question.pk, up=False)
-    assert down.upvotes_count == 0
+    with pytest.raises(Conflict) as exc:
+        services.question_vote(actor=citizen, question_id=question.pk, up=False)
+    assert (exc.value.status, exc.value.code) == (409, "not_voted")
+    assert Question.objects.get(pk=question.pk).upvotes_count == 0
+    assert not QuestionVote.objects.exists()
+
+
+def test_nobody_upvotes_their_own_question(citizen):
+    question = ask(citizen, make_session())
+    with pytest.raises(Forbidden) as exc:
+        services.question_vote(actor=citizen, question_id=question.pk)
+    assert exc.value.code == "own_question"
+    assert Question.objects.get(pk=question.pk).upvotes_count == 0
     assert not QuestionVote.objects.exists()
 
 
@@ -337,22 +355,23 @@ def test_a_ban_blocks_asking_and_voting(citizen, moderator):
     assert AuditEntry.objects.get(action="session.ban").data == {
         "user": citizen.pk,
         "reason": "Spam",
+        "hidden": 0,
     }
     # Banning again changes nothing.
     services.session_ban(actor=moderator, session_id=session.pk, user_id=citizen.pk, reason="x")
     assert SessionBan.objects.get().reason == "Spam"
 
 
-def test_hosts_moderate_their_own_session_only():
-    host = UserFactory()
-    session = make_session(hosts=[host])
-    elsewhere = make_session()
-    question = ask(UserFactory(), session)
-    foreign = ask(UserFactory(), elsewhere)
-    moderate(host, question, "pin")
-    with pytest.raises(Forbidden):
-        moderate(host, foreign, "pin")
-    assert Session.objects.get(pk=elsewhere.pk).pinned_id is None
+def test_hosts_are_officials_or_moderators(moderator):
+    with pytest.raises(InvalidInput) as exc:
+        make_session(actor=moderator, hosts=[UserFactory()])
+    assert exc.value.code == "host_not_staff"
+    assert not Session.objects.exists()
+    host = OfficialFactory()
+    session = make_session(actor=moderator, hosts=[host, ModeratorFactory()])
+    assert host in session.hosts.all()
+    moderate(host, ask(UserFactory(), session), "pin")
+    assert Session.objects.get(pk=session.pk).pinned_id is not None
 
 
 def test_sessions_not_started_or_ended_refuse(citizen):
@@ -591,3 +610,308 @@ def test_a_pinned_question_outside_the_queue_limit_is_still_pinned(moderator, mo
         shown = queue(session, moderators=audience)
         assert [q["id"] for q in shown["questions"]] == [p.pk for p in popular]
         assert shown["pinned"]["id"] == quiet.pk
+
+
+# --- Closed threads ---------------------------------------------------------------------------
+
+
+def test_a_closed_thread_takes_no_writes_and_restoring_reopens_it(citizen, moderator):
+    thread = make_thread()
+    comment = post(citizen, thread, "Before closing")
+    services.thread_hide(actor=moderator, thread_id=thread.pk, reason="Off topic")
+    writes = [
+        lambda: post(citizen, thread, "After"),
+        lambda: services.comment_edit(actor=citizen, comment_id=comment.pk, body="Changed"),
+        lambda: services.reaction_set(actor=UserFactory(), comment_id=comment.pk, kind="agree"),
+        lambda: services.flag_create(actor=UserFactory(), reason="x", comment_id=comment.pk),
+        lambda: services.comment_mark_answer(actor=OfficialFactory(), comment_id=comment.pk),
+    ]
+    for write in writes:
+        with pytest.raises(Conflict) as exc:
+            write()
+        assert exc.value.code == "thread_hidden"
+    comment.refresh_from_db()
+    assert (comment.body, comment.agree_count) == ("Before closing", 0)
+    assert Comment.objects.count() == 1 and not Flag.objects.exists()
+    assert Thread.objects.get(pk=thread.pk).answer_id is None
+
+    with pytest.raises(Forbidden):
+        services.thread_restore(actor=citizen, thread_id=thread.pk)
+    services.thread_restore(actor=moderator, thread_id=thread.pk)
+    thread.refresh_from_db()
+    assert (thread.hidden_at, thread.hidden_reason) == (None, "")
+    assert AuditEntry.objects.get(action="thread.restore").actor == moderator
+    with pytest.raises(Conflict):
+        services.thread_restore(actor=moderator, thread_id=thread.pk)
+    post(citizen, thread, "Open again")
+    assert Comment.objects.count() == 2
+
+
+def test_comment_post_reads_the_thread_again_under_its_lock(citizen, moderator, monkeypatch):
+    """The thread is closed between the quick check and the transaction: still refused."""
+    thread = make_thread()
+    real = services.require_thread_open
+    calls = []
+
+    def close_after_first_check(t, actor):
+        calls.append(t.hidden_at)
+        real(t, actor)
+        if len(calls) == 1:
+            services.thread_hide(actor=moderator, thread_id=t.pk, reason="Closed meanwhile")
+
+    monkeypatch.setattr(services, "require_thread_open", close_after_first_check)
+    with pytest.raises(Conflict) as exc:
+        post(citizen, thread, "Racing the moderator")
+    assert exc.value.code == "thread_hidden"
+    assert calls[0] is None and calls[1] is not None
+    assert not Comment.objects.exists()
+
+
+# --- Subjects that aren't public ------------------------------------------------------------
+
+
+def test_no_thread_about_a_draft_the_actor_cannot_see(citizen, official):
+    draft = make_initiative(status="draft")
+    draft_poll = make_poll(official=official, open_now=False)
+    assert draft_poll.status == "draft"
+    with pytest.raises(NotFound):
+        services.thread_for(actor=citizen, initiative=draft)
+    with pytest.raises(NotFound):
+        services.thread_for(actor=citizen, poll=draft_poll)
+    assert not Thread.objects.exists()
+    # Officials may read drafts; the unverified and the anonymous can't start threads at all.
+    services.thread_for(actor=official, poll=draft_poll)
+    with pytest.raises(Forbidden):
+        services.thread_for(actor=UserFactory(verified=False), initiative=make_initiative())
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(NotAuthenticated):
+        services.thread_for(actor=AnonymousUser(), initiative=make_initiative())
+    public = make_initiative()
+    thread = services.thread_for(actor=citizen, initiative=public)
+    assert services.thread_for(actor=UserFactory(), initiative=public) == thread
+    from dialogue.selectors import thread_list
+
+    assert [t.pk for t in thread_list()] == [thread.pk]  # the draft poll's thread isn't listed
+
+
+# --- Votes, reasons, hosts, bans -------------------------------------------------------------
+
+
+def test_a_vote_reads_the_question_again_under_its_lock(citizen, moderator, monkeypatch):
+    question = ask(UserFactory(), make_session())
+    real = services._require_can_vote
+    calls = []
+
+    def hide_after_first_check(q, actor):
+        calls.append(q.state)
+        real(q, actor)
+        if len(calls) == 1:
+            moderate(moderator, q, "hide", "Hidden meanwhile")
+
+    monkeypatch.setattr(services, "_require_can_vote", hide_after_first_check)
+    with pytest.raises(Conflict) as exc:
+        services.question_vote(actor=citizen, question_id=question.pk)
+    assert exc.value.code == "not_published"
+    assert calls == ["approved", "hidden"]
+    assert not QuestionVote.objects.exists()
+    assert Question.objects.get(pk=question.pk).upvotes_count == 0
+
+
+def test_a_ban_between_check_and_vote_still_refuses(citizen, moderator, monkeypatch):
+    question = ask(UserFactory(), make_session())
+    real = services._require_can_vote
+    calls = []
+
+    def ban_after_first_check(q, actor):
+        calls.append(1)
+        real(q, actor)
+        if len(calls) == 1:
+            services.session_ban(
+                actor=moderator, session_id=q.session_id, user_id=actor.pk, reason="Spam"
+            )
+
+    monkeypatch.setattr(services, "_require_can_vote", ban_after_first_check)
+    with pytest.raises(Forbidden) as exc:
+        services.question_vote(actor=citizen, question_id=question.pk)
+    assert exc.value.code == "banned" and len(calls) == 2
+    assert not QuestionVote.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["approve", "restore", "answer", "pin", "unpin"])
+@pytest.mark.parametrize("reason", ["a\x00b", "a\ud800b", 5])
+def test_bad_reasons_are_refused_for_every_action(moderator, action, reason):
+    question = ask(UserFactory(), make_session())
+    with pytest.raises(InvalidInput):
+        moderate(moderator, question, action, reason)
+    assert not AuditEntry.objects.filter(action__startswith="question.").exists()
+    moderate(moderator, question, action, "  fine  ")
+    assert AuditEntry.objects.get(action=f"question.{action}").data == {"reason": "fine"}
+
+
+def test_staff_cannot_be_banned_and_a_ban_hides_pending_questions(moderator, official):
+    host = OfficialFactory()
+    session = make_session(actor=moderator, moderation="pre", hosts=[host])
+    for person in (host, official, ModeratorFactory()):
+        with pytest.raises(Conflict) as exc:
+            services.session_ban(
+                actor=moderator, session_id=session.pk, user_id=person.pk, reason="x"
+            )
+        assert exc.value.code == "cannot_ban_staff"
+    assert not SessionBan.objects.exists()
+    spammer, other = UserFactory(), UserFactory()
+    pending = ask(spammer, session, "Buy now!")
+    approved = ask(spammer, session, "A fair question")
+    moderate(moderator, approved, "approve")
+    untouched = ask(other, session)
+    services.session_ban(actor=host, session_id=session.pk, user_id=spammer.pk, reason="Spam")
+    pending.refresh_from_db()
+    assert (pending.state, pending.hidden_reason, pending.hidden_by) == ("hidden", "Spam", host)
+    assert Question.objects.get(pk=approved.pk).state == "approved"
+    assert Question.objects.get(pk=untouched.pk).state == "pending"
+    assert AuditEntry.objects.get(action="session.ban").data["hidden"] == 1
+
+
+def test_unban_lets_the_person_back_and_is_recorded(citizen, moderator):
+    session = make_session()
+    question = ask(UserFactory(), session)
+    services.session_ban(actor=moderator, session_id=session.pk, user_id=citizen.pk, reason="x")
+    with pytest.raises(Forbidden):
+        services.session_unban(actor=UserFactory(), session_id=session.pk, user_id=citizen.pk)
+    with pytest.raises(NotFound):
+        services.session_unban(actor=moderator, session_id=session.pk, user_id=UserFactory().pk)
+    assert SessionBan.objects.count() == 1
+    services.session_unban(actor=moderator, session_id=session.pk, user_id=citizen.pk)
+    assert not SessionBan.objects.exists()
+    entry = AuditEntry.objects.get(action="session.unban")
+    assert (entry.actor, entry.data) == (moderator, {"user": citizen.pk})
+    assert services.question_vote(actor=citizen, question_id=question.pk).upvotes_count == 1
+
+
+# --- Flags ------------------------------------------------------------------------------------
+
+
+def test_flags_on_questions_one_cannot_see_are_404(citizen, moderator):
+    session = make_session(moderation="pre")
+    pending = ask(UserFactory(), session)
+    hidden = ask(UserFactory(), session)
+    moderate(moderator, hidden, "hide", "Spam")
+    for question in (pending, hidden):
+        with pytest.raises(NotFound):
+            services.flag_create(actor=citizen, reason="Bad", question_id=question.pk)
+    assert not Flag.objects.exists()
+    # A moderator sees the pending one (and may report it to colleagues).
+    services.flag_create(actor=moderator, reason="Check", question_id=pending.pk)
+    assert Flag.objects.count() == 1
+
+
+def test_flag_creation_and_dismissal_are_recorded(citizen, moderator):
+    comment = post(UserFactory(), make_thread())
+    flag = services.flag_create(actor=citizen, reason="Spam", comment_id=comment.pk)
+    created = AuditEntry.objects.get(action="flag.create")
+    assert (created.actor, created.target_id, created.data) == (
+        citizen,
+        str(flag.pk),
+        {"reason": "Spam"},
+    )
+    services.flag_create(actor=citizen, reason="Spam", comment_id=comment.pk)
+    assert AuditEntry.objects.filter(action="flag.create").count() == 1  # once per flag
+    with pytest.raises(Forbidden):
+        services.flag_dismiss(actor=citizen, flag_id=flag.pk)
+    services.flag_dismiss(actor=moderator, flag_id=flag.pk)
+    flag.refresh_from_db()
+    assert flag.resolved_at is not None and flag.resolved_by == moderator
+    assert AuditEntry.objects.get(action="flag.dismiss").target_id == str(flag.pk)
+    with pytest.raises(Conflict) as exc:
+        services.flag_dismiss(actor=moderator, flag_id=flag.pk)
+    assert exc.value.code == "flag_resolved"
+    assert Comment.objects.get(pk=comment.pk).hidden_at is None
+
+
+def test_hiding_from_a_flag_hides_the_target_and_closes_its_flags(citizen, moderator):
+    comment = post(UserFactory(), make_thread())
+    first = services.flag_create(actor=citizen, reason="Spam", comment_id=comment.pk)
+    services.flag_create(actor=UserFactory(), reason="Ads", comment_id=comment.pk)
+    services.flag_hide_target(actor=moderator, flag_id=first.pk, reason="Advertising")
+    assert Comment.objects.get(pk=comment.pk).hidden_reason == "Advertising"
+    assert not Flag.objects.filter(resolved_at__isnull=True).exists()
+    assert set(Flag.objects.values_list("resolved_by", flat=True)) == {moderator.pk}
+    question = ask(UserFactory(), make_session())
+    flag = services.flag_create(actor=citizen, reason="Rude", question_id=question.pk)
+    services.flag_hide_target(actor=moderator, flag_id=flag.pk, reason="Rude")
+    assert Question.objects.get(pk=question.pk).state == "hidden"
+
+
+# --- Notifications of replies and answers -----------------------------------------------------
+
+
+def test_a_reply_to_a_reply_notifies_that_replys_author(django_capture_on_commit_callbacks):
+    top_author, replier, third = UserFactory(), UserFactory(), UserFactory()
+    thread = make_thread()
+    top = post(top_author, thread, "Top")
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = post(replier, thread, "A reply", parent=top)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = post(third, thread, "Answering the reply", parent=reply)
+    assert (answer.parent_id, answer.reply_to_id) == (top.pk, reply.pk)
+    assert [m.to for m in mail.outbox] == [[replier.email]]
+    assert not Notification.objects.filter(user=top_author, key=f"comment:{answer.pk}").exists()
+
+
+def test_marking_the_answer_notifies_followers_once(django_capture_on_commit_callbacks):
+    starter, follower, official = UserFactory(), UserFactory(), OfficialFactory()
+    thread = make_thread(author=starter)
+    comment = post(follower, thread, "The lights are broken on Abay.")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comment_mark_answer(actor=official, comment_id=comment.pk)
+    # The starter follows; the follower wrote the answer and is not told of their own words.
+    assert [m.to for m in mail.outbox] == [[starter.email]]
+    assert notify_answer_marked(thread.pk, comment.pk) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comment_mark_answer(actor=official, comment_id=comment.pk)  # no change
+    assert len(mail.outbox) == 1
+    note = Notification.objects.get(user=starter)
+    assert (note.kind, note.key) == ("dialogue.official_answer", f"answer:{thread.pk}:{comment.pk}")
+    # An answer that is no longer the answer tells nobody.
+    other = post(starter, thread, "Another view")
+    assert notify_answer_marked(thread.pk, other.pk) == 0
+
+
+# --- Demo -------------------------------------------------------------------------------------
+
+
+def test_seeding_again_keeps_the_live_demo_session_live(moderator, official, citizen):
+    import io
+
+    from dialogue.demo import URBAN_TITLE, seed_dialogue
+
+    residents = [UserFactory() for _ in range(20)]
+
+    def seed():
+        seed_dialogue(
+            official=official,
+            moderator=moderator,
+            citizen=citizen,
+            residents=residents,
+            stdout=io.StringIO(),
+        )
+        return Session.objects.get(title=URBAN_TITLE)
+
+    first = seed()
+    assert first.questions.count() == 5
+    hours = (first.starts_at, first.ends_at)
+    assert seed().starts_at == hours[0]  # still live: nothing moves
+    assert not AuditEntry.objects.filter(action="session.reschedule").exists()
+    with time_machine.travel(first.ends_at + timedelta(days=2), tick=False):
+        from django.utils import timezone
+
+        later = seed()
+        now = timezone.now()
+        assert later.starts_at <= now < later.ends_at
+        assert later.ends_at - now >= timedelta(hours=1)
+        assert later.questions.count() == 5  # questions and upvotes stay
+        assert seed().starts_at == later.starts_at  # idempotent
+    assert Session.objects.filter(title=URBAN_TITLE).count() == 1
+    assert AuditEntry.objects.filter(action="session.reschedule").count() == 1

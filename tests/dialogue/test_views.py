@@ -360,7 +360,12 @@ def test_upvote_twice_counts_once_and_can_be_withdrawn(client, citizen, moderato
     client.force_login(citizen)
     url = f"/en/dialogue/questions/{question.pk}/do/vote/"
     assert client.post(url, {"up": "1"}).status_code == 302
-    assert client.post(url, {"up": "1"}).status_code == 302
+    again = client.post(url, {"up": "1"})
+    # The session page again, with the reason, and nothing counted twice.
+    assert again.status_code == 409
+    assert 'id="action-error"' in html(again)
+    assert "You have already upvoted this question." in html(again)
+    assert 'id="list-published"' in html(again)
     question.refresh_from_db()
     assert question.upvotes_count == 1
     assert QuestionVote.objects.count() == 1
@@ -606,3 +611,116 @@ def test_admin_is_read_mostly(client, citizen, moderator):
     )
     comment.refresh_from_db()
     assert comment.hidden_at is None
+
+
+# --- Review fixes: closed threads, drafts, own questions, reports, unban -----------------------
+
+
+def test_a_closed_thread_is_404_to_citizens_and_shows_its_reason_to_insiders(
+    client, citizen, moderator
+):
+    starter = UserFactory()
+    thread = make_thread(author=starter)
+    comment = post_comment(UserFactory(), thread, "Visible only to insiders now")
+    services.thread_hide(actor=moderator, thread_id=thread.pk, reason="Duplicate topic")
+    url = f"/en/dialogue/threads/{thread.pk}/"
+    assert client.get(url).status_code == 404
+    client.force_login(citizen)
+    assert client.get(url).status_code == 404
+    assert "Visible only to insiders" not in html(client.get("/en/dialogue/"))
+    for action in ("react", "flag"):
+        response = client.post(
+            f"/en/dialogue/comments/{comment.pk}/do/{action}/", {"kind": "agree", "reason": "x"}
+        )
+        assert response.status_code == 404
+    assert not Reaction.objects.exists() and not Flag.objects.exists()
+    for who in (starter, moderator):
+        client.force_login(who)
+        page = html(client.get(url))
+        assert "Reason: Duplicate topic" in page and "Visible only to insiders" in page
+    assert "Open the discussion again" in page  # the moderator's page
+    client.force_login(starter)
+    assert "Open the discussion again" not in html(client.get(url))
+    response = client.post(f"/en/dialogue/threads/{thread.pk}/do/restore/")
+    assert response.status_code == 403
+    client.force_login(moderator)
+    assert client.post(f"/en/dialogue/threads/{thread.pk}/do/restore/").status_code == 302
+    client.force_login(citizen)
+    assert client.get(url).status_code == 200
+
+
+def test_no_discussion_of_a_draft_initiative_for_outsiders(client, citizen, unverified_user):
+    from tests.factories import make_initiative
+
+    draft = make_initiative(status="draft")
+    client.force_login(citizen)
+    assert client.post(f"/en/dialogue/about/initiative/{draft.pk}/").status_code == 404
+    client.force_login(unverified_user)
+    public = make_initiative()
+    assert client.post(f"/en/dialogue/about/initiative/{public.pk}/").status_code == 403
+    assert not Thread.objects.exists()
+
+
+def test_no_upvote_button_on_ones_own_question(client, citizen, moderator):
+    session = make_session(actor=moderator)
+    mine = ask(citizen, session, text="My own question")
+    theirs = ask(UserFactory(), session, text="Someone else's")
+    client.force_login(citizen)
+    page = html(client.get(f"/en/dialogue/sessions/{session.pk}/"))
+    own_row = page.split(f'id="question-{mine.pk}"')[1].split("</li>")[0]
+    their_row = page.split(f'id="question-{theirs.pk}"')[1].split("</li>")[0]
+    assert 'data-show-if="!own" hidden' in own_row
+    assert 'data-show-if="!own" hidden' not in their_row
+    response = client.post(f"/en/dialogue/questions/{mine.pk}/do/vote/", {"up": "1"})
+    assert response.status_code == 403
+    assert "You cannot upvote your own question." in html(response)
+    assert not QuestionVote.objects.exists()
+
+
+def test_flag_queue_page_for_moderators_with_dismiss_and_hide(client, citizen, moderator):
+    comment = post_comment(UserFactory(), make_thread(), "Buy cheap watches")
+    question = ask(UserFactory(), make_session(actor=moderator), text="Rude question")
+    comment_flag = services.flag_create(actor=citizen, reason="Advert", comment_id=comment.pk)
+    question_flag = services.flag_create(actor=citizen, reason="Insult", question_id=question.pk)
+    assert client.get("/en/dialogue/flags/").status_code == 401
+    client.force_login(citizen)
+    assert client.get("/en/dialogue/flags/").status_code == 403
+    response = client.post(f"/en/dialogue/flags/{comment_flag.pk}/do/dismiss/")
+    assert response.status_code == 403
+    assert Flag.objects.filter(resolved_at__isnull=True).count() == 2
+    client.force_login(moderator)
+    page = html(client.get("/en/dialogue/flags/"))
+    for text in ("Buy cheap watches", "Advert", "Rude question", "Insult"):
+        assert text in page
+    assert client.post(f"/en/dialogue/flags/{comment_flag.pk}/do/dismiss/").status_code == 302
+    assert Comment.objects.get(pk=comment.pk).hidden_at is None
+    hide = client.post(f"/en/dialogue/flags/{question_flag.pk}/do/hide/", {"reason": "Insult"})
+    assert hide.status_code == 302
+    assert Question.objects.get(pk=question.pk).state == "hidden"
+    page = html(client.get("/en/dialogue/flags/"))
+    assert "Buy cheap watches" not in page and "No reports are waiting." in page
+    response = client.post(f"/en/dialogue/flags/{comment_flag.pk}/do/dismiss/")
+    assert response.status_code == 409
+
+
+def test_flagging_a_pending_question_through_the_form_is_404(client, citizen, moderator):
+    pending = ask(UserFactory(), make_session(actor=moderator, moderation="pre"))
+    client.force_login(citizen)
+    response = client.post(f"/en/dialogue/questions/{pending.pk}/do/flag/", {"reason": "x"})
+    assert response.status_code == 404
+    assert not Flag.objects.exists()
+
+
+def test_moderator_lets_a_removed_person_back(client, citizen, moderator):
+    session = make_session(actor=moderator)
+    services.session_ban(actor=moderator, session_id=session.pk, user_id=citizen.pk, reason="Spam")
+    client.force_login(moderator)
+    page = html(client.get(f"/en/dialogue/sessions/{session.pk}/"))
+    assert 'id="bans"' in page and "Let back in" in page
+    unban = f"/en/dialogue/sessions/{session.pk}/unban/"
+    client.force_login(citizen)
+    assert client.post(unban, {"user_id": citizen.pk}).status_code == 403
+    client.force_login(moderator)
+    assert client.post(unban, {"user_id": citizen.pk}).status_code == 302
+    assert not SessionBan.objects.exists()
+    assert client.post(unban, {"user_id": "junk"}).status_code == 404
