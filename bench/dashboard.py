@@ -36,6 +36,9 @@ Measured:
                    is timed directly in this process after the run (wall and Python CPU).
   memory           server RSS after opening the N dashboards minus before (after a few
                    warm-up dashboards came and went), per socket.
+Target: update latency p99 <= 500 ms in every phase with dashboards open, and every probe
+seen on every dashboard; the table flags each phase PASS/FAIL and the JSON carries the same
+under "target" (with "pass" overall).
 Prints a table and writes bench/results/dashboard-<time>.json and dashboard-latest.json.
 """
 
@@ -72,6 +75,25 @@ from bench.__main__ import (
 
 SEQ = re.compile(r'"seq":(\d+)')
 TICK_MS = int(os.environ.get("REALTIME_TICK_MS", 250))
+# The target: a vote shows on every open dashboard within half a second (p99, from commit).
+TARGET_P99_MS = 500.0
+
+
+def verdict(report: dict) -> dict:
+    """The p99s measured against the target; `pass` only if every one meets it and every
+    probe reached every dashboard (a lost update has no latency, so it would hide)."""
+    checks = {}
+    for phase in ("loaded", "light_n", "light_one"):
+        r = report.get(phase) or {}
+        p99 = r.get("latency_p99_ms")
+        seen = r.get("probes_on_every_socket") == r.get("probes")
+        ok = p99 is not None and p99 == p99 and p99 <= TARGET_P99_MS and seen  # nan fails
+        checks[phase] = {"latency_p99_ms": p99, "all_probes_seen": seen, "pass": ok}
+    return {
+        "target_p99_ms": TARGET_P99_MS,
+        "checks": checks,
+        "pass": all(c["pass"] for c in checks.values()),
+    }
 
 
 # --- Setup ------------------------------------------------------------------------------------
@@ -492,6 +514,7 @@ def main(argv: list[str] | None = None) -> None:
             3,
         )
 
+    report["target"] = verdict(report)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(report, indent=2)
     (RESULTS / f"dashboard-{stamp}.json").write_text(text)
@@ -505,6 +528,14 @@ def print_table(r: dict) -> None:
     loaded, many, one = r["loaded"], r["light_n"], r["light_one"]
     none, after = r["light_none"], r["light_after_close"]
     n, tick = s["dashboards"], s["tick_ms"]
+    target = r.get("target") or verdict(r)
+    checks = target["checks"]
+
+    def flag(phase: str) -> str:
+        return f"<= {target['target_p99_ms']:.0f} ms p99: " + (
+            "PASS" if checks[phase]["pass"] else "FAIL"
+        )
+
     rows = [
         (
             f"votes/s accepted: no sockets / {n} dashboards",
@@ -514,12 +545,17 @@ def print_table(r: dict) -> None:
         (
             f"update latency p50 / p99 from commit, {n} dashb., votes flat out",
             f"{loaded['latency_p50_ms']} / {loaded['latency_p99_ms']} ms",
-            "",
+            flag("loaded"),
         ),
         (
             f"update latency p50 / p99 from commit, {n} dashb., a vote per tick",
             f"{many['latency_p50_ms']} / {many['latency_p99_ms']} ms",
-            f"tick {tick} ms",
+            f"{flag('light_n')} (tick {tick} ms)",
+        ),
+        (
+            "update latency p50 / p99 from commit, 1 dashb., a vote per tick",
+            f"{one['latency_p50_ms']} / {one['latency_p99_ms']} ms",
+            flag("light_one"),
         ),
         (
             "probes seen on every dashboard: flat out / per tick",
@@ -575,8 +611,14 @@ def print_table(r: dict) -> None:
     width = max(len(x[0]) for x in rows)
     print(f"\n{'measure':<{width}}  {'result':<34}  target")
     print("-" * (width + 50))
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:<34}  {target}")
+    for name, value, goal in rows:
+        print(f"{name:<{width}}  {value:<34}  {goal}")
+    print("-" * (width + 50))
+    overall = "PASS" if target["pass"] else "FAIL"
+    print(
+        f"{'target: update p99 <= ' + format(target['target_p99_ms'], '.0f') + ' ms':<{width}}  "
+        f"{overall}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,5 +27,6 @@ urlpatterns += i18n_patterns(
     path("notifications/", include("notifications.urls")),
     path("dialogue/", include("dialogue.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("audit/", include("audit.urls")),
     prefix_default_language=True,
 )

@@ -1,42 +1,76 @@
-"""/ws/dashboard/: the officials' live summary. Anonymous sockets are closed with 4401,
-citizens' with 4403 (accepted first, so the browser sees the code)."""
+"""/ws/dashboard/?lang=xx: the officials' live summary. Anonymous sockets are closed with 4401,
+citizens' with 4403 (accepted first, so the browser sees the code).
+
+The snapshot (on connect and on a resync) is the last payload computed for the socket's
+audience and language while it is fresh (dashboard.selectors.dashboard_snapshot): many
+dashboards reconnecting at once cost one computation, not one each.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from urllib.parse import parse_qs
+
 from channels.db import database_sync_to_async
 
-from accounts.permissions import is_official
 from civic import realtime
 from civic.consumers import EnvelopeConsumer
 
 from .permissions import require_dashboard
-from .selectors import dashboard_for
+from .selectors import audience_of, dashboard_group, dashboard_snapshot, page_language
+
+# A client may ask for the state again at most this often; more frames in between are
+# ignored, save that one snapshot follows at the end of the interval (the last ask wins).
+RESYNC_INTERVAL_SECONDS = 1.0
 
 
 class DashboardConsumer(EnvelopeConsumer):
     async def authorize(self):
         user = self.scope.get("user")
         await database_sync_to_async(require_dashboard)(user)
-        self.official = await database_sync_to_async(is_official)(user)
+        self.audience = await database_sync_to_async(audience_of)(user)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.lang = page_language((query.get("lang") or [""])[0])
 
     async def groups_for(self):
         realtime.watch(realtime.TOPIC_DASHBOARD, 0)
         self.watching = True
         # Moderators get the tallies officials-only polls hide from them withheld.
-        return [realtime.GROUP_DASHBOARD if self.official else realtime.GROUP_DASHBOARD_MODERATORS]
+        return [dashboard_group(self.audience, self.lang)]
 
     async def disconnect(self, code):
+        pending = getattr(self, "_pending_resync", None)
+        if pending is not None:
+            pending.cancel()
         if getattr(self, "watching", False):
             realtime.unwatch(realtime.TOPIC_DASHBOARD, 0)
         await super().disconnect(code)
 
-    @database_sync_to_async
-    def _snapshot(self):
-        return realtime.envelope(
-            realtime.EVENT_DASHBOARD_SNAPSHOT,
-            seq=realtime.now_seq(),
-            payload=dashboard_for(self.scope.get("user")),
-        )
-
     async def snapshot(self):
-        return await self._snapshot()
+        seq, payload = await database_sync_to_async(dashboard_snapshot)(
+            audience=self.audience, lang=self.lang
+        )
+        return realtime.envelope(realtime.EVENT_DASHBOARD_SNAPSHOT, seq=seq, payload=payload)
+
+    async def handle_frame(self, frame):
+        if frame["type"] != "resync":
+            await super().handle_frame(frame)
+            return
+        if getattr(self, "_pending_resync", None) is not None:
+            return  # one is already due at the end of the interval
+        wait = getattr(self, "_last_resync", float("-inf")) + RESYNC_INTERVAL_SECONDS
+        wait -= time.monotonic()
+        if wait <= 0:
+            self._last_resync = time.monotonic()
+            await self.send_snapshot()
+            return
+        self._pending_resync = asyncio.ensure_future(self._resync_later(wait))
+
+    async def _resync_later(self, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+            self._last_resync = time.monotonic()
+            await self.send_snapshot()
+        finally:
+            self._pending_resync = None

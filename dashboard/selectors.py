@@ -1,38 +1,66 @@
 """What the akimat dashboard shows, computed once per tick for every open dashboard.
 
-The payload names things in all three languages, so one computation serves every
-dashboard whatever its language. Aggregates only: never a person; no per-district
-figures for a secret ballot.
+One computation (`dashboard_payload`, language-neutral) is turned into one compact message
+per audience (officials, moderators) and language (`localize`): a socket, a resync and a
+page render all read the last one from the cache (`dashboard_snapshot`) while it is fresh,
+so however many dashboards (re)connect, the summary is computed at most about once a tick.
+Aggregates only: never a person; no per-district figures for a secret ballot.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, timedelta
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, Q
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from civic.realtime import (
     EVENT_DASHBOARD_UPDATE,
     GROUP_DASHBOARD,
     GROUP_DASHBOARD_MODERATORS,
     envelope,
+    now_seq,
+    tick_seconds,
 )
-from communities.models import Initiative
+from communities.models import CategoryThreshold, Initiative
 from communities.selectors import review_queue
-from communities.services import support_threshold
-from dialogue.models import Question, Session
+from dialogue.models import Comment, Flag, Question, Session, Thread
 from polls.models import Ballot, EventCode, Participation, Poll
 from polls.selectors import poll_counts
 
+LANGUAGES = ("kk", "ru", "en")
 TIMELINE_MINUTES = 30
 QUEUE_LIMIT = 20
+NEW_LIMIT = 10
+SUMMARY_CHARS = 240
+
+OFFICIALS, MODERATORS = "officials", "moderators"
+AUDIENCE_GROUPS = {OFFICIALS: GROUP_DASHBOARD, MODERATORS: GROUP_DASHBOARD_MODERATORS}
+
+# Counts that cost a scan of users or ballots are reused for a few seconds: the turnout's
+# denominator moves with sign-ups, not with votes; districts are refreshed at most this
+# often while votes arrive, and at once on the next computation after they stop.
+ELIGIBLE_CACHE_SECONDS = 10
+DISTRICTS_CACHE_SECONDS = 2
+# The last payloads are kept this long; they are *served* only while younger than a tick.
+PAYLOAD_KEEP_SECONDS = 60
+COMPUTING_LOCK_SECONDS = 5
 
 
 def _names(obj, field: str) -> dict[str, str]:
-    return {lang: getattr(obj, f"{field}_{lang}") for lang in ("kk", "ru", "en")}
+    return {lang: getattr(obj, f"{field}_{lang}") for lang in LANGUAGES}
+
+
+def pick(names: dict | None, lang: str) -> str:
+    if not names:
+        return ""
+    return names.get(lang) or names.get("ru") or names.get("kk") or names.get("en") or ""
 
 
 def officials_see_results(poll: Poll) -> bool:
@@ -43,6 +71,9 @@ def officials_see_results(poll: Poll) -> bool:
     )
 
 
+# --- Turnout ----------------------------------------------------------------------------------
+
+
 def eligible_voters(poll: Poll) -> int:
     users = EmailAddress.objects.filter(verified=True, user__is_active=True)
     if poll.district_id:
@@ -50,9 +81,14 @@ def eligible_voters(poll: Poll) -> int:
     return users.values("user_id").distinct().count()
 
 
-def eligible_by_district() -> dict:
+def eligible_by_district(*, cached: bool = False) -> dict:
     """Verified active users per district (None: no district) and in all: one query for
-    every open poll of a payload."""
+    every open poll of a payload; with `cached`, reused for a few seconds."""
+    key = "dashboard:eligible"
+    if cached:
+        counts = cache.get(key)
+        if counts is not None:
+            return counts
     rows = (
         EmailAddress.objects.filter(verified=True, user__is_active=True)
         .values("user__district")
@@ -60,49 +96,94 @@ def eligible_by_district() -> dict:
     )
     counts = {row["user__district"]: row["n"] for row in rows}
     counts["all"] = sum(counts.values())
+    if cached:
+        cache.set(key, counts, ELIGIBLE_CACHE_SECONDS)
     return counts
 
 
-def turnout_timeline(poll: Poll, *, now=None, minutes: int = TIMELINE_MINUTES) -> list[dict]:
-    """Votes per minute over the last `minutes`, oldest first, zeros included.
+def guests_by_poll(poll_ids) -> dict[int, int]:
+    """Ballots cast with event codes (guests without an account), per poll: one query."""
+    rows = (
+        EventCode.objects.filter(poll_id__in=list(poll_ids), used_at__isnull=False)
+        .values_list("poll_id")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
 
-    A secret ballot has no time on its ballots: its timeline counts who took part (and codes
-    used), which is public in aggregate and links no one to a choice.
+
+def turnout(*, total: int, guests: int, eligible: int) -> dict:
+    """Turnout counts registered voters only: guests with codes are not among the eligible,
+    so they are shown apart, and the share never exceeds 100 % (a voter who has moved out
+    of the district since voting still counts as a ballot, not as eligible)."""
+    registered = max(0, total - guests)
+    pct = min(100.0, round(100 * registered / eligible, 1)) if eligible else None
+    return {"registered_votes": registered, "guest_votes": guests, "turnout_pct": pct}
+
+
+# --- Timeline ---------------------------------------------------------------------------------
+
+
+def _window_start(now, minutes: int):
+    return (now - timedelta(minutes=minutes - 1)).astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _per_minute(poll: Poll, start, end=None) -> dict[str, int]:
+    """Votes per minute (ISO minute in UTC → count) from `start` up to `end` (excluded).
+
+    A secret ballot has no time on its ballots: it counts who took part (and codes used),
+    which is public in aggregate and links no one to a choice.
     """
-    now = now or timezone.now()
-    start = (now - timedelta(minutes=minutes - 1)).astimezone(UTC).replace(second=0, microsecond=0)
     if poll.secret_ballot:
         sources = [
-            Participation.objects.filter(poll=poll, created_at__gte=start).annotate(
-                m=TruncMinute("created_at")
-            ),
-            EventCode.objects.filter(poll=poll, used_at__gte=start).annotate(
-                m=TruncMinute("used_at")
-            ),
+            (Participation.objects.filter(poll=poll), "created_at"),
+            (EventCode.objects.filter(poll=poll), "used_at"),
         ]
     else:
-        sources = [
-            Ballot.objects.filter(poll=poll, cast_at__gte=start).annotate(m=TruncMinute("cast_at"))
-        ]
+        sources = [(Ballot.objects.filter(poll=poll), "cast_at")]
     per_minute: dict = {}
-    for qs in sources:
-        for row in qs.values("m").annotate(n=Count("pk")):
-            per_minute[row["m"]] = per_minute.get(row["m"], 0) + row["n"]
-    # The database truncates in Almaty time; keys compare in UTC.
-    by_key = {
-        m.astimezone(UTC).replace(second=0, microsecond=0).isoformat(): n
-        for m, n in per_minute.items()
-    }
-    return [
-        {"minute": (start + timedelta(minutes=i)).isoformat(), "votes": by_key.get(
-            (start + timedelta(minutes=i)).isoformat(), 0
-        )}
-        for i in range(minutes)
-    ]  # fmt: skip
+    for qs, field in sources:
+        qs = qs.filter(**{f"{field}__gte": start})
+        if end is not None:
+            qs = qs.filter(**{f"{field}__lt": end})
+        for row in qs.annotate(m=TruncMinute(field)).values("m").annotate(n=Count("pk")):
+            # The database truncates in Almaty time; keys compare in UTC.
+            key = row["m"].astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+            per_minute[key] = per_minute.get(key, 0) + row["n"]
+    return per_minute
+
+
+def _series(start, minutes: int, counts: dict[str, int]) -> list[dict]:
+    keys = [(start + timedelta(minutes=i)).isoformat() for i in range(minutes)]
+    return [{"minute": key, "votes": counts.get(key, 0)} for key in keys]
+
+
+def turnout_timeline(poll: Poll, *, now=None, minutes: int = TIMELINE_MINUTES) -> list[dict]:
+    """Votes per minute over the last `minutes`, oldest first, zeros included."""
+    now = now or timezone.now()
+    start = _window_start(now, minutes)
+    return _series(start, minutes, _per_minute(poll, start))
+
+
+def _timeline_fast(poll: Poll, now) -> list[dict]:
+    """The same figures, at one small query a tick: the finished minutes of the window are
+    counted once a minute (and kept), only the current minute is counted every tick."""
+    start = _window_start(now, TIMELINE_MINUTES)
+    current = start + timedelta(minutes=TIMELINE_MINUTES - 1)
+    key = f"dashboard:timeline:{poll.pk}:{int(poll.secret_ballot)}:{current.isoformat()}"
+    finished = cache.get(key)
+    if finished is None:
+        finished = _per_minute(poll, start, current)
+        cache.set(key, finished, 90)
+    counts = {**finished, **_per_minute(poll, current)}
+    return _series(start, TIMELINE_MINUTES, counts)
+
+
+# --- Districts --------------------------------------------------------------------------------
 
 
 def district_participation(poll: Poll) -> list[dict] | None:
-    """Ballots by the voter's district (guests with codes apart); None for a secret ballot."""
+    """Ballots by the voter's district (guests with codes apart), with the districts' names
+    in every language; None for a secret ballot. Exact: exports use it."""
     if poll.secret_ballot:
         return None
     from accounts.models import District
@@ -122,7 +203,42 @@ def district_participation(poll: Poll) -> list[dict] | None:
     return rows
 
 
-def poll_summary(poll: Poll, *, now=None, eligible_counts: dict | None = None) -> dict:
+def _districts_fast(poll: Poll, *, total: int, guests: int) -> list[dict] | None:
+    """Registered voters' ballots by district, re-aggregated only when the poll's total has
+    moved and the last aggregate is a couple of seconds old; guests from the live count."""
+    if poll.secret_ballot:
+        return None
+    key = f"dashboard:districts:{poll.pk}"
+    entry = cache.get(key)
+    fresh = entry is not None and (
+        entry["total"] == total or time.time() - entry["at"] < DISTRICTS_CACHE_SECONDS
+    )
+    if not fresh:
+        rows = district_participation(poll)
+        entry = {
+            "total": total,
+            "at": time.time(),
+            "rows": [(r["district"], r["votes"]) for r in rows if r["district"] != "guests"],
+        }
+        cache.set(key, entry, 300)
+    return [{"district": d, "votes": n} for d, n in entry["rows"]] + [
+        {"district": "guests", "votes": guests}
+    ]
+
+
+# --- Polls ------------------------------------------------------------------------------------
+
+
+def poll_summary(
+    poll: Poll,
+    *,
+    now=None,
+    eligible_counts: dict | None = None,
+    guests: int | None = None,
+    fast: bool = False,
+) -> dict:
+    """One open poll. `fast` (the live payload) takes the cached timeline and districts."""
+    now = now or timezone.now()
     counts = poll_counts(poll)
     visible = officials_see_results(poll)
     labels = {c.pk: _names(c, "label") for c in poll.choices.all()}
@@ -130,7 +246,20 @@ def poll_summary(poll: Poll, *, now=None, eligible_counts: dict | None = None) -
         eligible = eligible_voters(poll)
     else:
         eligible = eligible_counts.get(poll.district_id or "all", 0)
+    if guests is None:
+        guests = guests_by_poll([poll.pk]).get(poll.pk, 0)
     total = counts["total_votes"]
+    if fast:
+        timeline = _timeline_fast(poll, now)
+        districts = _districts_fast(poll, total=total, guests=guests)
+    else:
+        timeline = turnout_timeline(poll, now=now)
+        rows = district_participation(poll)
+        districts = (
+            None
+            if rows is None
+            else [{"district": r["district"], "votes": r["votes"]} for r in rows]
+        )
     return {
         "id": poll.pk,
         "title": _names(poll, "title"),
@@ -139,7 +268,7 @@ def poll_summary(poll: Poll, *, now=None, eligible_counts: dict | None = None) -
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "total_votes": total,
         "eligible": eligible,
-        "turnout_pct": round(100 * total / eligible, 1) if eligible else None,
+        **turnout(total=total, guests=guests, eligible=eligible),
         "results_visible": visible,
         "officials_only": poll.status == Poll.Status.OPEN
         and poll.results_visibility == Poll.Visibility.OFFICIALS,
@@ -147,39 +276,81 @@ def poll_summary(poll: Poll, *, now=None, eligible_counts: dict | None = None) -
             {"id": r["id"], "labels": labels.get(r["id"]), "votes": r["votes"] if visible else None}
             for r in counts["choices"]
         ],
-        "timeline": turnout_timeline(poll, now=now),
-        "districts": district_participation(poll),
+        "timeline": timeline,
+        "districts": districts,
     }
+
+
+# --- Initiatives ------------------------------------------------------------------------------
+
+
+def _thresholds():
+    """support_threshold() for every category, from one query."""
+    own = dict(CategoryThreshold.objects.values_list("category", "threshold"))
+    default = settings.INITIATIVE_SUPPORT_THRESHOLD
+    return lambda category: own.get(category, default)
+
+
+def _item(i: Initiative, threshold, now) -> dict:
+    since = i.status_changed_at or i.created_at
+    return {
+        "id": i.pk,
+        "title": i.title,
+        "summary": Truncator(i.summary).chars(SUMMARY_CHARS),
+        "community": i.community.display_name,
+        "status": i.status,
+        "supports_count": i.supports_count,
+        "threshold": threshold(i.category),
+        "threshold_reached": i.threshold_reached_at is not None,
+        "waiting_since": since.isoformat(),
+        "waiting_minutes": int((now - since).total_seconds() // 60),
+    }
+
+
+def new_submissions():
+    """Submitted, not yet under review, not yet at their threshold (those that are wait in
+    the review queue): newest first, so an official sees what just came in."""
+    return (
+        Initiative.objects.filter(
+            status=Initiative.Status.SUBMITTED, threshold_reached_at__isnull=True
+        )
+        .select_related("community")
+        .order_by("-submitted_at", "-pk")
+    )
 
 
 def pipeline_summary(*, now=None) -> dict:
     now = now or timezone.now()
     by_status = dict(Initiative.objects.values_list("status").annotate(n=Count("pk")))
-    queue = [
-        {
-            "id": i.pk,
-            "title": i.title,
-            "community": i.community.display_name,
-            "status": i.status,
-            "supports_count": i.supports_count,
-            "threshold": support_threshold(i.category),
-            "threshold_reached": i.threshold_reached_at is not None,
-            "waiting_since": (i.status_changed_at or i.created_at).isoformat(),
-            "waiting_minutes": int(
-                (now - (i.status_changed_at or i.created_at)).total_seconds() // 60
-            ),
-        }
-        for i in review_queue()[:QUEUE_LIMIT]
-    ]
+    threshold = _thresholds()
+    fresh = new_submissions()
     return {
         "counts": {status: by_status.get(status, 0) for status in Initiative.Status.values},
-        "queue": queue,
+        "queue": [_item(i, threshold, now) for i in review_queue()[:QUEUE_LIMIT]],
         "queue_total": review_queue().count(),
+        "new": [_item(i, threshold, now) for i in fresh[:NEW_LIMIT]],
+        "new_total": fresh.count(),
     }
 
 
+# --- Dialogue ---------------------------------------------------------------------------------
+
+
+def threads_waiting_for_an_answer():
+    """Visible threads where someone wrote and no official has answered yet: no comment
+    marked as the answer, no comment written as an official."""
+    visible = Comment.objects.filter(
+        thread=OuterRef("pk"), hidden_at__isnull=True, deleted_at__isnull=True
+    )
+    return Thread.objects.filter(
+        Exists(visible), ~Exists(visible.filter(is_official=True)), hidden_at__isnull=True,
+        answer__isnull=True,
+    )  # fmt: skip
+
+
 def dialogue_summary(*, now=None) -> dict:
-    """Questions of live sessions that wait for an answer (or for a moderator)."""
+    """Questions of live sessions that wait for an answer (or for a moderator), threads that
+    wait for an official answer, and flags no moderator has resolved yet."""
     now = now or timezone.now()
     live = Session.objects.filter(starts_at__lte=now, ends_at__gt=now).annotate(
         waiting=Count(
@@ -192,19 +363,32 @@ def dialogue_summary(*, now=None) -> dict:
         "sessions": [
             {"id": s.pk, "title": s.title, "waiting": s.waiting, "pending": s.pending}
             for s in live.order_by("ends_at")
-        ]
+        ],
+        "threads_waiting": threads_waiting_for_an_answer().count(),
+        "open_flags": Flag.objects.filter(resolved_at__isnull=True).count(),
     }
 
 
+# --- The whole payload ------------------------------------------------------------------------
+
+
 def dashboard_payload(*, now=None) -> dict:
+    """The one computation: language-neutral, for officials (see for_moderators)."""
     now = now or timezone.now()
-    polls = Poll.objects.filter(status=Poll.Status.OPEN).prefetch_related("choices")
-    eligible = eligible_by_district()
+    polls = list(
+        Poll.objects.filter(status=Poll.Status.OPEN)
+        .prefetch_related("choices")
+        .order_by("closes_at", "pk")
+    )
+    eligible = eligible_by_district(cached=True)
+    guests = guests_by_poll(p.pk for p in polls)
     return {
         "generated_at": now.isoformat(),
         "polls": [
-            poll_summary(p, now=now, eligible_counts=eligible)
-            for p in polls.order_by("closes_at", "pk")
+            poll_summary(
+                p, now=now, eligible_counts=eligible, guests=guests.get(p.pk, 0), fast=True
+            )
+            for p in polls
         ],
         "pipeline": pipeline_summary(now=now),
         "dialogue": dialogue_summary(now=now),
@@ -226,20 +410,127 @@ def for_moderators(payload: dict) -> dict:
     return {**payload, "polls": polls}
 
 
-def dashboard_for(user, *, now=None) -> dict:
+def localize(payload: dict, lang: str) -> dict:
+    """What a socket receives: names in its page's language only, the timeline and the
+    districts as plain lists (the page knows the minutes' spacing and the districts' names)."""
+
+    def poll(p: dict) -> dict:
+        timeline = p["timeline"]
+        return {
+            **p,
+            "title": pick(p["title"], lang),
+            "choices": [
+                {"id": c["id"], "label": pick(c["labels"], lang), "votes": c["votes"]}
+                for c in p["choices"]
+            ],
+            "timeline": {
+                "start": timeline[0]["minute"] if timeline else None,
+                "votes": [m["votes"] for m in timeline],
+            },
+            "districts": None
+            if p["districts"] is None
+            else [[d["district"], d["votes"]] for d in p["districts"]],
+        }
+
+    return {**payload, "lang": lang, "polls": [poll(p) for p in payload["polls"]]}
+
+
+def audience_of(user) -> str:
     from accounts.permissions import is_official
 
+    return OFFICIALS if is_official(user) else MODERATORS
+
+
+def dashboard_for(user, *, now=None) -> dict:
+    """A fresh computation for `user`'s audience (language-neutral); no cache."""
     payload = dashboard_payload(now=now)
-    return payload if is_official(user) else for_moderators(payload)
+    return payload if audience_of(user) == OFFICIALS else for_moderators(payload)
+
+
+def dashboard_group(audience: str, lang: str) -> str:
+    """One channel group per audience and language: every socket in it gets the same text."""
+    return f"{AUDIENCE_GROUPS[audience]}.{lang}"
+
+
+def page_language(lang: str | None) -> str:
+    lang = (lang or "")[:2]
+    if lang in LANGUAGES:
+        return lang
+    default = settings.LANGUAGE_CODE[:2]
+    return default if default in LANGUAGES else "ru"
+
+
+# --- The shared cache of the last payloads -----------------------------------------------------
+
+
+def _key(audience: str, lang: str) -> str:
+    return f"dashboard:payload:{audience}:{lang}"
+
+
+_LOCK = "dashboard:computing"
+_LATEST = "dashboard:payload:seq"
+
+
+def _compute_and_store(seq: int | None = None) -> dict[tuple[str, str], dict]:
+    """Compute once, keep every audience's and language's payload in the cache."""
+    seq = seq or now_seq()  # taken before the queries: any later computation is newer
+    neutral = dashboard_payload()
+    entries = {}
+    for audience, payload in ((OFFICIALS, neutral), (MODERATORS, for_moderators(neutral))):
+        for lang in LANGUAGES:
+            entries[(audience, lang)] = {"seq": seq, "payload": localize(payload, lang)}
+    # A slower computation that started earlier must not replace a newer one.
+    latest = cache.get(_LATEST)
+    if latest is None or latest <= seq:
+        cache.set_many(
+            {_key(*k): v for k, v in entries.items()} | {_LATEST: seq}, PAYLOAD_KEEP_SECONDS
+        )
+    return entries
+
+
+def _fresh(entry: dict | None) -> bool:
+    return entry is not None and now_seq() - entry["seq"] < settings.REALTIME_TICK_MS
+
+
+def dashboard_snapshot(*, audience: str, lang: str) -> tuple[int, dict]:
+    """(seq, payload) of the last computation if it is younger than a tick, else a new one.
+
+    While another process (or thread) computes, this waits a little for its result instead
+    of computing the same again; at worst it computes itself.
+    """
+    lang = page_language(lang)
+    entry = cache.get(_key(audience, lang))
+    if _fresh(entry):
+        return entry["seq"], entry["payload"]
+    if not cache.add(_LOCK, 1, COMPUTING_LOCK_SECONDS):
+        deadline = time.monotonic() + max(0.3, 2 * tick_seconds())
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            entry = cache.get(_key(audience, lang))
+            if _fresh(entry):
+                return entry["seq"], entry["payload"]
+        entry = _compute_and_store()[(audience, lang)]
+        return entry["seq"], entry["payload"]
+    try:
+        entry = _compute_and_store()[(audience, lang)]
+    finally:
+        cache.delete(_LOCK)
+    return entry["seq"], entry["payload"]
 
 
 def compute_dashboard_push(item_id: int, seq: int) -> list[tuple[str, dict]]:
-    """One computation per tick for every dashboard in every process, two audiences."""
-    payload = dashboard_payload()
+    """One computation per tick for every dashboard in every process: one message per
+    audience and language, kept in the cache for the snapshots of the same tick."""
+    locked = cache.add(_LOCK, 1, COMPUTING_LOCK_SECONDS)
+    try:
+        entries = _compute_and_store(seq)
+    finally:
+        if locked:
+            cache.delete(_LOCK)
     return [
-        (GROUP_DASHBOARD, envelope(EVENT_DASHBOARD_UPDATE, seq=seq, payload=payload)),
         (
-            GROUP_DASHBOARD_MODERATORS,
-            envelope(EVENT_DASHBOARD_UPDATE, seq=seq, payload=for_moderators(payload)),
-        ),
+            dashboard_group(audience, lang),
+            envelope(EVENT_DASHBOARD_UPDATE, seq=entry["seq"], payload=entry["payload"]),
+        )
+        for (audience, lang), entry in entries.items()
     ]

@@ -68,10 +68,49 @@ def export_create(
             target=export,
             data={"kind": kind, "format": format, "poll": poll_id, "filters": clean},
         )
-        from .tasks import run_export
-
-        transaction.on_commit(lambda: run_export.delay(export.pk))
+        transaction.on_commit(lambda: export_enqueue(export_id=export.pk))
     return export
+
+
+def export_enqueue(*, export_id: int) -> None:
+    """Hand the export to Celery after commit. Never raises: in the embedded mode the task
+    runs here and then (EAGER_PROPAGATES) its failure would surface in the request that asked
+    for it; with a broker that cannot be reached the export would wait forever. Either way
+    the export is marked failed and the page says so."""
+    from .tasks import run_export
+
+    try:
+        run_export.delay(export_id)
+    except Exception as exc:
+        logger.warning("export %s could not run", export_id, exc_info=True)
+        Export.objects.filter(pk=export_id).exclude(state=Export.State.DONE).update(
+            state=Export.State.FAILED, error=type(exc).__name__[:300]
+        )
+
+
+def export_open(*, actor, export_id: int):
+    """An official downloads a finished export: recorded in the audit log. Returns the export
+    and its open file."""
+    require_official(actor)
+    export = Export.objects.filter(pk=export_id, state=Export.State.DONE).first()
+    if export is None or not export.file:
+        raise NotFound(_("No such export."))
+    try:
+        handle = export.file.open("rb")
+    except (FileNotFoundError, OSError, ValueError):
+        raise NotFound(_("No such export.")) from None
+    try:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="export.download",
+                target=export,
+                data={"kind": export.kind, "format": export.format, "poll": export.poll_id},
+            )
+    except Exception:
+        handle.close()
+        raise
+    return export, handle
 
 
 def _safe_cell(value):

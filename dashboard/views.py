@@ -6,15 +6,19 @@ scripts then keep them live from the same payload over /ws/dashboard/.
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+import re
+from datetime import datetime, timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,13 +30,13 @@ from civic.realtime import now_seq
 from civic.views import domain_error_response
 from communities.models import FocusArea, Initiative
 from communities.services import OFFICIAL, RESPONSE_MAX, TRANSITIONS, initiative_transition
-from polls.models import Poll
+from polls.models import EventCode, Poll
 from polls.selectors import poll_get, poll_results_for, results_rows
 
 from .models import Export
 from .permissions import require_dashboard
-from .selectors import dashboard_for, officials_see_results
-from .services import export_create
+from .selectors import audience_of, dashboard_snapshot, officials_see_results
+from .services import export_create, export_open
 
 LANGUAGES = ("kk", "ru", "en")
 THIN = "\u202f"  # narrow no-break space: 12 345 on one line
@@ -117,22 +121,25 @@ def official_moves() -> dict[str, list[str]]:
     return moves
 
 
-def _timeline(points: list[dict]) -> dict:
-    peak = max((p["votes"] for p in points), default=0)
+def _timeline(timeline: dict) -> dict:
+    """The compact timeline of the payload: its first minute and the votes of each minute."""
+    votes = timeline["votes"]
+    start = datetime.fromisoformat(timeline["start"]) if timeline["start"] else None
+    peak = max(votes, default=0)
     bars = []
-    for i, p in enumerate(points):
-        height = round(BAR_MAX * p["votes"] / peak, 1) if peak else 0
-        minute = timezone.localtime(datetime.fromisoformat(p["minute"]))
+    for i, n in enumerate(votes):
+        height = round(BAR_MAX * n / peak, 1) if peak else 0
+        minute = timezone.localtime(start + timedelta(minutes=i))
         bars.append(
             {
                 "x": i * BAR_PITCH + 1,
                 "y": round(BASELINE - height, 1),
                 "height": height,
                 "title": _("%(time)s: %(n)s votes")
-                % {"time": f"{minute:%H:%M}", "n": group_digits(p["votes"])},
+                % {"time": f"{minute:%H:%M}", "n": group_digits(n)},
             }
         )
-    total = sum(p["votes"] for p in points)
+    total = sum(votes)
     return {
         "bars": bars,
         "peak": peak,
@@ -142,22 +149,22 @@ def _timeline(points: list[dict]) -> dict:
     }
 
 
-def _district_rows(rows: list[dict] | None, lang: str) -> list[dict] | None:
+def district_names(lang: str) -> dict:
+    """Every district's name in the page's language, by slug (the payload sends slugs)."""
+    names = {d.slug: _pick({x: getattr(d, f"name_{x}") for x in LANGUAGES}, lang)
+             for d in District.objects.all()}  # fmt: skip
+    return {**names, "guests": _("Guests with codes"), "": _("No district given")}
+
+
+def _district_rows(rows: list | None, names: dict) -> list[dict] | None:
     if rows is None:
         return None
-    out = []
-    for row in rows:
-        if row["district"] == "guests":
-            name = _("Guests with codes")
-        elif row["district"] is None:
-            name = _("No district given")
-        else:
-            name = _pick(row["names"], lang)
-        out.append({"name": name, "votes": group_digits(row["votes"])})
-    return out
+    return [
+        {"name": names.get(key or "", key), "votes": group_digits(votes)} for key, votes in rows
+    ]
 
 
-def _poll_card(p: dict, lang: str) -> dict:
+def _poll_card(p: dict, lang: str, names: dict) -> dict:
     total = p["total_votes"] or 0
     choices = []
     for i, c in enumerate(p["choices"]):
@@ -166,7 +173,7 @@ def _poll_card(p: dict, lang: str) -> dict:
         choices.append(
             {
                 "id": c["id"],
-                "label": _pick(c["labels"], lang),
+                "label": c["label"],
                 "votes": group_digits(votes),
                 "share": share,
                 "share_text": percent(share, lang),
@@ -175,16 +182,19 @@ def _poll_card(p: dict, lang: str) -> dict:
         )
     return {
         "id": p["id"],
-        "title": _pick(p["title"], lang),
+        "title": p["title"],
         "secret_ballot": p["secret_ballot"],
         "closes_at": datetime.fromisoformat(p["closes_at"]) if p["closes_at"] else None,
         "total": group_digits(total),
         "eligible": group_digits(p["eligible"]),
         "turnout": percent(p["turnout_pct"], lang),
+        "registered": group_digits(p["registered_votes"]),
+        "guests": group_digits(p["guest_votes"]),
+        "has_guests": bool(p["guest_votes"]),
         "results_visible": p["results_visible"],
         "choices": choices,
         "timeline": _timeline(p["timeline"]),
-        "districts": _district_rows(p["districts"], lang),
+        "districts": _district_rows(p["districts"], names),
     }
 
 
@@ -199,20 +209,20 @@ def _queue_item(item: dict, moves: dict) -> dict:
     }
 
 
-def _js_text(lang: str) -> dict:
+def _js_text(lang: str, names: dict) -> dict:
     """Every string the live script writes, already in the page's language."""
     return {
         "lang": lang,
         "live": _("Live"),
         "reconnecting": _("Reconnecting…"),
+        "stopped": _("Signed out. Reload the page to sign in again."),
+        "districts": names,
         "min": _("%(m)s min") % {"m": "{m}"},
         "hours": _("%(h)s h %(m)s min") % {"h": "{h}", "m": "{m}"},
         "days": _("%(d)s d %(h)s h") % {"d": "{d}", "h": "{h}"},
         "timeline": _("Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.")
         % {"total": "{total}", "peak": "{peak}"},
         "minute_votes": _("%(time)s: %(n)s votes") % {"time": "{time}", "n": "{n}"},
-        "guests": _("Guests with codes"),
-        "no_district": _("No district given"),
         "statuses": {s.value: str(s.label) for s in Initiative.Status},
         "moves": official_moves(),
         "decided": _("Recorded: “%(title)s” is now “%(status)s”.")
@@ -225,13 +235,19 @@ def _js_text(lang: str) -> dict:
 
 def _index_context(request, **extra) -> dict:
     lang = _lang()
-    payload = dashboard_for(request.user)
+    # The last payload of this audience and language, as the sockets have it: its seq, not
+    # the time of this request, so that an update computed since is newer than the page.
+    seq, payload = dashboard_snapshot(audience=audience_of(request.user), lang=lang)
     moves = official_moves()
     pipeline = payload["pipeline"]
+    names = district_names(lang)
+    dialogue = payload["dialogue"]
     return {
-        "seq": now_seq(),
+        "seq": seq,
+        "lang": lang,
+        "resync_seconds": settings.REALTIME_RESYNC_SECONDS,
         "generated_at": datetime.fromisoformat(payload["generated_at"]),
-        "polls": [_poll_card(p, lang) for p in payload["polls"]],
+        "polls": [_poll_card(p, lang, names) for p in payload["polls"]],
         "status_counts": [
             (s.value, s.label, group_digits(pipeline["counts"].get(s.value, 0)))
             for s in Initiative.Status
@@ -240,12 +256,16 @@ def _index_context(request, **extra) -> dict:
         "queue": [_queue_item(i, moves) for i in pipeline["queue"]],
         "queue_total": pipeline["queue_total"],
         "queue_total_text": group_digits(pipeline["queue_total"]),
+        "new_items": [_queue_item(i, moves) for i in pipeline["new"]],
+        "new_total_text": group_digits(pipeline["new_total"]),
         "sessions": [
             {**s, "waiting": group_digits(s["waiting"]), "pending": group_digits(s["pending"])}
-            for s in payload["dialogue"]["sessions"]
+            for s in dialogue["sessions"]
         ],
+        "threads_waiting": group_digits(dialogue["threads_waiting"]),
+        "open_flags": group_digits(dialogue["open_flags"]),
         "can_decide": is_official(request.user),
-        "js_text": _js_text(lang),
+        "js_text": _js_text(lang, names),
         "response_max": RESPONSE_MAX,
         # Empty copies of each live part, for the script to clone (one markup, two renderers).
         "poll_skeleton": {
@@ -256,6 +276,9 @@ def _index_context(request, **extra) -> dict:
             "total": "0",
             "eligible": "0",
             "turnout": "—",
+            "registered": "0",
+            "guests": "0",
+            "has_guests": False,
             "results_visible": True,
             "choices": [],
             "timeline": {"bars": [], "summary": ""},
@@ -272,6 +295,7 @@ def _index_context(request, **extra) -> dict:
         "item_skeleton": {
             "id": 0,
             "title": "",
+            "summary": "",
             "community": "",
             "status": "submitted",
             "status_label": "",
@@ -324,9 +348,32 @@ def decide(request, initiative_id: int):
 # --- Projector --------------------------------------------------------------------------------
 
 
+def _qr_svg(data: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    svg = svg[svg.index("<svg") :]
+    # The wall's size, whatever unit the generator chose: the viewBox keeps it sharp.
+    head, rest = svg.split(">", 1)
+    head = re.sub(r'\s(width|height)="[^"]*"', "", head)
+    return f'{head} width="320" height="320">{rest}'
+
+
+def _has_event_codes(poll: Poll) -> bool:
+    return EventCode.objects.filter(
+        poll=poll, used_at__isnull=True, revoked_at__isnull=True
+    ).exists()
+
+
 @staff_only
 @require_GET
 def projector(request, poll_id: int):
+    """One poll's results for the wall. ?qr=codes shows a QR code for guests with a ballot
+    code (the poll page, at its code field) instead of the poll's own, when it has codes."""
     poll = poll_get(poll_id=poll_id, user=request.user)
     if poll is None:
         raise Http404
@@ -338,18 +385,27 @@ def projector(request, poll_id: int):
         row["votes_text"] = group_digits(row["votes"])
         row["share_text"] = percent(row["share"], lang)
     vote_url = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
-    return render(
-        request,
-        "dashboard/projector.html",
-        {
-            "poll": poll,
-            "results": message,
-            "rows": rows,
-            "total": group_digits(message["total_votes"]),
-            "vote_url": vote_url,
-            "lang": lang,
-        },
-    )
+    has_codes = _has_event_codes(poll)
+    codes_qr = request.GET.get("qr") == "codes" and has_codes
+    here = reverse("dashboard:projector", kwargs={"poll_id": poll.pk})
+    context = {
+        "poll": poll,
+        "results": message,
+        "rows": rows,
+        "total": group_digits(message["total_votes"]),
+        "vote_url": vote_url,
+        "lang": lang,
+        "resync_seconds": settings.REALTIME_RESYNC_SECONDS,
+        "has_codes": has_codes,
+        "codes_qr": codes_qr,
+        "switch_url": here if codes_qr else f"{here}?qr=codes",
+    }
+    if codes_qr:
+        # The guest scans, lands on the poll page at the code field and types the code from
+        # the card; the codes themselves are never on the wall.
+        context["codes_url"] = f"{vote_url}#id_code"
+        context["codes_qr_svg"] = mark_safe(_qr_svg(context["codes_url"]))  # noqa: S308 - ours
+    return render(request, "dashboard/projector.html", context)
 
 
 # --- Exports ----------------------------------------------------------------------------------
@@ -420,7 +476,7 @@ def exports(request):
         kind = data.get("kind", "")
         filters = {k: data.get(k, "") for k in ("status", "category", "district", "q")}
         try:
-            export_create(
+            export = export_create(
                 actor=request.user,
                 kind=kind,
                 format=data.get("format", ""),
@@ -430,7 +486,14 @@ def exports(request):
         except DomainError as exc:
             context = _exports_context(request, error=exc.message, form=data)
             return render(request, "dashboard/exports.html", context, status=exc.status)
-        messages.success(request, _("The export is being prepared. It appears below."))
+        export.refresh_from_db(fields=["state"])
+        if export.state == Export.State.FAILED:
+            # Embedded mode runs the task at once: its failure is known already.
+            messages.error(
+                request, _("The export could not be made. Try again, or tell an administrator.")
+            )
+        else:
+            messages.success(request, _("The export is being prepared. It appears below."))
         return redirect("dashboard:exports")
     return render(request, "dashboard/exports.html", _exports_context(request))
 
@@ -473,13 +536,12 @@ CONTENT_TYPES = {
 @officials_only
 @require_GET
 def export_download(request, export_id: int):
-    export = Export.objects.filter(pk=export_id, state=Export.State.DONE).first()
-    if export is None or not export.file:
-        raise Http404
     try:
-        handle = export.file.open("rb")
-    except (FileNotFoundError, OSError, ValueError):
-        raise Http404 from None
+        export, handle = export_open(actor=request.user, export_id=export_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404 from None
+        return domain_error_response(request, exc)
     response = FileResponse(
         handle,
         as_attachment=True,

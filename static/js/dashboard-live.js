@@ -83,10 +83,6 @@
     var text = Number(v).toFixed(1);
     return lang === "en" ? text : text.replace(".", ",");
   }
-  function pick(names) {
-    if (!names) return "";
-    return names[lang] || names.ru || names.kk || names.en || "";
-  }
   function waiting(minutes) {
     minutes = Math.max(0, minutes | 0);
     if (minutes < 60) return fill(T.min, { m: minutes });
@@ -168,7 +164,7 @@
       place(list, row, i);
       seen[c.id] = true;
       var share = c.votes !== null && total ? (100 * c.votes / total) : 0;
-      setText(field(row, "label"), pick(c.labels));
+      setText(field(row, "label"), c.label);
       setText(field(row, "votes"), group(c.votes));
       setText(field(row, "share"), percent(share));
       var bar = field(row, "bar");
@@ -178,20 +174,24 @@
     prune(list, "data-choice", seen);
   }
 
+  // The payload's timeline: the first minute and the votes of each minute from there.
   function updateTimeline(card, p) {
     var svg = field(card, "timeline");
+    var votes = p.timeline.votes;
+    var start = p.timeline.start ? new Date(p.timeline.start).getTime() : 0;
     var peak = 0, total = 0;
-    p.timeline.forEach(function (m) { peak = Math.max(peak, m.votes); total += m.votes; });
+    votes.forEach(function (n) { peak = Math.max(peak, n); total += n; });
     Array.prototype.slice.call(svg.querySelectorAll("rect")).forEach(function (r) { r.remove(); });
-    p.timeline.forEach(function (m, i) {
-      var height = peak ? Math.round(10 * BAR_MAX * m.votes / peak) / 10 : 0;
+    votes.forEach(function (n, i) {
+      var height = peak ? Math.round(10 * BAR_MAX * n / peak) / 10 : 0;
       var rect = document.createElementNS(SVG, "rect");
       rect.setAttribute("x", i * BAR_PITCH + 1);
       rect.setAttribute("y", BASELINE - height);
       rect.setAttribute("width", BAR_WIDTH);
       rect.setAttribute("height", height);
       var title = document.createElementNS(SVG, "title");
-      title.textContent = fill(T.minute_votes, { time: clock(m.minute, false), n: group(m.votes) });
+      var minute = new Date(start + i * 60000).toISOString();
+      title.textContent = fill(T.minute_votes, { time: clock(minute, false), n: group(n) });
       rect.appendChild(title);
       svg.appendChild(rect);
     });
@@ -210,9 +210,10 @@
     note.hidden = true;
     if (!table) return;
     var body = table.tBodies[0];
+    // [slug, votes]: "guests" and null (no district given) are named by the page too.
     var rows = p.districts.map(function (d) {
-      var name = d.district === "guests" ? T.guests : (d.district === null ? T.no_district : pick(d.names));
-      return [name, group(d.votes)];
+      var key = d[0] === null ? "" : d[0];
+      return [T.districts[key] || key, group(d[1])];
     });
     var current = Array.prototype.map.call(body.rows, function (tr) {
       return [tr.cells[0].textContent, tr.cells[1].textContent];
@@ -234,10 +235,13 @@
   }
 
   function updatePoll(card, p) {
-    setText(field(card, "title"), pick(p.title));
+    setText(field(card, "title"), p.title);
     setText(field(card, "total"), group(p.total_votes));
     setText(field(card, "turnout"), percent(p.turnout_pct));
     setText(field(card, "eligible"), group(p.eligible));
+    setText(field(card, "registered"), group(p.registered_votes));
+    setText(field(card, "guests"), group(p.guest_votes));
+    field(card, "guests-box").hidden = !p.guest_votes;
     field(card, "hidden-note").hidden = !!p.results_visible;
     field(card, "choices").hidden = !p.results_visible;
     updateChoices(card, p);
@@ -275,6 +279,7 @@
 
   function updateItem(item, q) {
     setText(field(item, "title"), q.title);
+    setText(field(item, "summary"), q.summary);
     setText(field(item, "community"), q.community);
     setText(field(item, "supports"), group(q.supports_count));
     setText(field(item, "threshold"), group(q.threshold));
@@ -304,16 +309,24 @@
       setText(el, group(pipeline.counts[el.getAttribute("data-count")] || 0));
     });
     setText(root.querySelector("[data-queue-total]"), group(pipeline.queue_total));
-    var box = root.querySelector("[data-queue]");
+    setText(root.querySelector("[data-new-total]"), group(pipeline.new_total));
+    renderItems(root.querySelector("[data-queue]"), pipeline.queue, "queue");
+    renderItems(root.querySelector("[data-new]"), pipeline["new"], "new");
+  }
+
+  // One list of initiatives (the review queue, or the new submissions). An item moving from
+  // one list to the other (its threshold reached) is moved with its open form.
+  function renderItems(box, items, name) {
+    if (!box) return;
     var seen = {};
-    pipeline.queue.forEach(function (q, i) {
-      var item = box.querySelector('[data-initiative-id="' + q.id + '"]') || newItem(q);
+    items.forEach(function (q, i) {
+      var item = root.querySelector('[data-initiative-id="' + q.id + '"]') || newItem(q);
       place(box, item, i);
       updateItem(item, q);
       seen[q.id] = true;
     });
     prune(box, "data-initiative-id", seen);
-    emptyNote("queue", pipeline.queue.length === 0);
+    emptyNote(name, items.length === 0);
   }
 
   /* Q&A sessions */
@@ -343,6 +356,9 @@
     renderPolls(payload.polls);
     renderPipeline(payload.pipeline);
     renderSessions(payload.dialogue.sessions);
+    ["threads_waiting", "open_flags"].forEach(function (name) {
+      setText(root.querySelector('[data-dialogue="' + name + '"]'), group(payload.dialogue[name]));
+    });
     var generated = root.querySelector("[data-generated]");
     generated.setAttribute("datetime", payload.generated_at);
     setText(generated, clock(payload.generated_at, true));
@@ -352,17 +368,19 @@
 
   // A snapshot (on every connect, and after a resync) always replaces everything; an update
   // only if its seq is newer. Live only once the snapshot is shown (live-socket.js).
-  var live = BirgeLive.connect("/ws/dashboard/", {
+  var live = BirgeLive.connect("/ws/dashboard/?lang=" + encodeURIComponent(lang), {
     stream: "dashboard",
     seq: parseInt(root.getAttribute("data-seq"), 10) || 0,
     onMessage: apply,
     onStatus: BirgeLive.indicator(root, {
-      texts: { live: T.live, reconnecting: T.reconnecting },
+      texts: { live: T.live, reconnecting: T.reconnecting, stopped: T.stopped },
       staleClass: "is-stale"
     }),
     liveOn: "snapshot",
     maxDelay: 15000,
-    stopCodes: [4401, 4403] // signed out or not allowed
+    // The server re-sends the state every resync interval: silence for two means dead.
+    staleAfter: BirgeLive.staleAfter(root),
+    stopCodes: [4401, 4403] // signed out or not allowed: "reload", and no more retries
   });
 
   function resync() {

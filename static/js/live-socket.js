@@ -13,7 +13,13 @@
    the server sends a snapshot: a snapshot always replaces what is shown, an update only if
    its seq is newer than the last one seen on its stream. A dropped socket is reopened with
    a capped exponential backoff and jitter, unless it was closed with one of `stopCodes`
-   (gone, forbidden, signed out). onStatus hears "live" and "reconnecting". */
+   (gone, forbidden, signed out): then it stops for good. onStatus hears "live",
+   "reconnecting" and, after a stop code, "stopped" (with the code).
+
+   A socket can die without a close event (a sleeping laptop, a proxy that drops it): with
+   `staleAfter` (ms; the pages pass twice the server's resync interval, since the server
+   re-sends the state that often even when nothing changes) a socket on which nothing has
+   arrived for that long is shown as reconnecting and reopened. */
 (function () {
   "use strict";
 
@@ -27,6 +33,8 @@
     var liveOn = options.liveOn || "open";
     var maxDelay = options.maxDelay || 30000;
     var stopCodes = options.stopCodes || [4403, 4404];
+    var staleAfter = Number(options.staleAfter) || 0;
+    var watchdog = null;
     var lastSeq = {};
     streams.forEach(function (stream) { lastSeq[stream] = Number(options.seq) || 0; });
     var attempt = 0;
@@ -53,10 +61,34 @@
       }
     }
 
+    // Restarted by every frame (and by each new socket): silence for staleAfter means the
+    // socket is dead even if the browser has not noticed yet.
+    function arm(ws) {
+      if (!staleAfter) return;
+      clearTimeout(watchdog);
+      watchdog = setTimeout(function () {
+        if (stopped || socket !== ws) return;
+        onStatus("reconnecting");
+        socket = null;
+        ws.onclose = null;
+        ws.onmessage = null;
+        try { ws.close(); } catch (e) { /* already closing */ }
+        retry();
+      }, staleAfter);
+    }
+
+    function retry() {
+      attempt += 1;
+      var delay = Math.min(maxDelay, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+      setTimeout(open, delay);
+    }
+
     function open() {
+      if (stopped) return;
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
       var ws = new WebSocket(scheme + location.host + path);
       socket = ws;
+      arm(ws);
       ws.onopen = function () {
         if (liveOn === "open") {
           attempt = 0;
@@ -64,17 +96,23 @@
         }
       };
       ws.onmessage = function (event) {
+        arm(ws);
         var msg;
         try { msg = JSON.parse(event.data); } catch (e) { return; }
         receive(msg);
       };
       ws.onclose = function (event) {
         if (socket === ws) socket = null;
+        clearTimeout(watchdog);
+        if (stopCodes.indexOf(event.code) !== -1) {
+          // Signed out, not allowed, gone: retrying cannot help; the page says what to do.
+          stopped = true;
+          onStatus("stopped", event.code);
+          return;
+        }
         onStatus("reconnecting");
-        if (stopped || stopCodes.indexOf(event.code) !== -1) return;
-        attempt += 1;
-        var delay = Math.min(maxDelay, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
-        setTimeout(open, delay);
+        if (stopped) return;
+        retry();
       };
     }
 
@@ -89,34 +127,48 @@
       seq: function (stream) { return lastSeq[stream || streams[0]]; },
       close: function () {
         stopped = true;
+        clearTimeout(watchdog);
         if (socket) socket.close();
       }
     };
   }
 
   /* An onStatus for the live indicator inside `root`: [data-live-indicator] shown, marked
-     .is-reconnecting while down, its [data-live-text] set to the text of the status (from
-     options.texts, else the element's data-text-live / data-text-reconnecting). With
-     options.staleClass the root carries that class while down. */
+     .is-reconnecting while down (and .is-stopped once stopped), its [data-live-text] set to
+     the text of the status (from options.texts, else the element's data-text-live /
+     data-text-reconnecting / data-text-stopped, rendered translated by the template; a page
+     without a "stopped" text keeps saying reconnecting). With options.staleClass the root
+     carries that class while down. */
   function indicator(root, options) {
     options = options || {};
     var box = root.querySelector("[data-live-indicator]");
     var text = root.querySelector("[data-live-text]");
+    function textFor(status) {
+      var value = options.texts && options.texts[status];
+      if (!value && text) value = text.getAttribute("data-text-" + status);
+      if (!value && status === "stopped") return textFor("reconnecting");
+      return value;
+    }
     return function (status) {
       var live = status === "live";
       if (box) {
         box.hidden = false;
         box.classList.toggle("is-reconnecting", !live);
+        box.classList.toggle("is-stopped", status === "stopped");
       }
       if (text) {
-        var value = options.texts
-          ? options.texts[status]
-          : text.getAttribute(live ? "data-text-live" : "data-text-reconnecting");
-        if (text.textContent !== value) text.textContent = value;
+        var value = textFor(status);
+        if (value && text.textContent !== value) text.textContent = value;
       }
       if (options.staleClass) root.classList.toggle(options.staleClass, !live);
     };
   }
 
-  window.BirgeLive = { connect: connect, indicator: indicator };
+  /* The staleAfter of a page whose root says data-resync-seconds: twice that, in ms. */
+  function staleAfter(root) {
+    var seconds = parseFloat(root.getAttribute("data-resync-seconds"));
+    return seconds > 0 ? 2000 * seconds : 0;
+  }
+
+  window.BirgeLive = { connect: connect, indicator: indicator, staleAfter: staleAfter };
 })();

@@ -61,6 +61,11 @@
     onMessage: apply,
     onStatus: BirgeLive.indicator(root, { staleClass: "is-stale" }),
     liveOn: "snapshot",
-    maxDelay: 15000
+    maxDelay: 15000,
+    // The server re-sends the results every resync interval: silence for two means dead.
+    staleAfter: BirgeLive.staleAfter(root),
+    // Signed out (the session ended on the wall's browser), not allowed, or the poll gone:
+    // the screen says so and stops, instead of knocking every few seconds all evening.
+    stopCodes: [4401, 4403, 4404]
   });
 })();

@@ -20,10 +20,19 @@ def test_officials_only_tallies_are_withheld_from_moderators():
     assert [c["votes"] for c in for_official["choices"]] == [1, 0, 0]
     assert [c["votes"] for c in for_moderator["choices"]] == [None, None, None]
     assert for_moderator["total_votes"] == 1 and not for_moderator["results_visible"]
-    (official_group, official_msg), (mod_group, mod_msg) = compute_dashboard_push(0, 1)
-    assert official_group != mod_group
-    assert official_msg["payload"]["polls"][0]["choices"][0]["votes"] == 1
-    assert mod_msg["payload"]["polls"][0]["choices"][0]["votes"] is None
+    pushed = dict(compute_dashboard_push(0, 1))
+    # One message per audience and language, each to its own group.
+    assert set(pushed) == {
+        f"dashboard.{audience}.{lang}"
+        for audience in ("officials", "moderators")
+        for lang in ("kk", "ru", "en")
+    }
+    for lang in ("kk", "ru", "en"):
+        official_msg = pushed[f"dashboard.officials.{lang}"]
+        mod_msg = pushed[f"dashboard.moderators.{lang}"]
+        assert official_msg["payload"]["polls"][0]["choices"][0]["votes"] == 1
+        assert mod_msg["payload"]["polls"][0]["choices"][0]["votes"] is None
+        assert official_msg["payload"]["polls"][0]["title"] == getattr(poll, f"title_{lang}")
 
 
 def test_live_polls_show_tallies_to_moderators_too():

@@ -1,6 +1,8 @@
-"""A real browser against a real ASGI server: the officials' dashboard and a poll's projector
-follow votes within a second without a reload, and come back with the right totals after the
-server restarts; a decision made from the dashboard goes through the API without leaving it.
+"""A real browser against a real ASGI server: a citizen votes by clicking on the poll page, and
+the officials' dashboard and the poll's projector follow within a second without a reload (at
+the production tick, 250 ms), and come back with the right totals after the server restarts;
+a silent socket is noticed and reopened; a signed-out dashboard says so and stops; a decision
+made from the dashboard goes through the API without leaving it.
 
 The server uses this test's PostgreSQL database and Redis (with this process's key prefix), so
 what the test writes it reads, and a change made here through the services is pushed by the
@@ -8,6 +10,7 @@ server's ticker.
 """
 
 import re
+import signal
 import time
 
 import pytest
@@ -16,9 +19,7 @@ from communities.models import Initiative
 from polls.services import vote_cast
 from tests.conftest import (
     AsgiServer,
-    api_vote,
     left_ms,
-    logged_in_http,
     server_env_sharing,
     session_cookie,
 )
@@ -41,9 +42,31 @@ pytestmark = [
 ]
 
 
-def _vote(http, poll_id: int, choice: int) -> None:
-    response = api_vote(http, poll_id, choice)
-    assert response.status_code == 201, response.text
+PRODUCTION_TICK_MS = "250"  # civic.settings.base's default
+
+
+def _server_env(settings, **overrides):
+    return {**server_env_sharing(settings), "REALTIME_TICK_MS": PRODUCTION_TICK_MS, **overrides}
+
+
+def _vote_by_clicking(page, server, poll_id: int, label: str) -> float:
+    """A citizen picks `label` on the poll page and presses Vote. Returns when the answer to
+    the form came back (the vote is committed before it is sent): the 1 s starts there."""
+    page.goto(f"{server.url}/en/polls/{poll_id}/")
+    page.get_by_label(label, exact=True).check()
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith(f"/polls/{poll_id}/")
+    ) as answer:
+        page.get_by_role("button", name="Vote", exact=True).click()
+    started = time.monotonic()
+    assert answer.value.status == 302, answer.value.status
+    return started
+
+
+def _thanked(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(".messages")).to_contain_text("Your vote is counted")
 
 
 @pytest.fixture
@@ -78,7 +101,10 @@ def test_dashboard_and_projector_follow_votes_and_a_restart(
     make_initiative(status="under_review", title="A skate park in Sairan")
     make_session(title="Open hour with the akim of Auezov district")
 
-    server = AsgiServer(server_env_sharing(settings)).start()
+    def citizen_page(server, **fields):
+        return staff_context(server, UserFactory(**fields)).new_page()
+
+    server = AsgiServer(_server_env(settings)).start()
     try:
         context = staff_context(server, official, viewport={"width": 1440, "height": 1000})
         dash = context.new_page()
@@ -101,16 +127,21 @@ def test_dashboard_and_projector_follow_votes_and_a_restart(
         projector_a = projector.locator(f'[data-choice="{a}"] [data-votes]')
         expect(projector_total).to_have_text("3")
 
-        # A citizen votes through the API: both screens follow within a second, no reload.
-        voter = logged_in_http(server.url, UserFactory(district=district("almaly")))
-        _vote(voter, poll.pk, a)
-        started = time.monotonic()
+        # A citizen votes by clicking on the poll page: both screens follow within a second
+        # of the click, no reload.
+        citizen = citizen_page(server, district=district("almaly"))
+        started = _vote_by_clicking(citizen, server, poll.pk, "Choice 1")
         expect(total).to_have_text("4", timeout=left_ms(started))
         expect(votes_a).to_have_text("1", timeout=left_ms(started))
         expect(projector_total).to_have_text("4", timeout=left_ms(started))
         expect(projector_a).to_have_text("1", timeout=left_ms(started))
+        _thanked(citizen)
         almaly = card.locator(".dash-districts tr", has_text="Almaly District")
-        expect(almaly.locator("td")).to_have_text("1")
+        # District figures are re-aggregated at most every couple of seconds while votes
+        # come in; the next push (at the latest the resync, 5 s) carries the new aggregate.
+        expect(almaly.locator("td")).to_have_text("1", timeout=10_000)
+        guests_note = card.locator('[data-field="registered"]')
+        expect(guests_note).to_have_text("4")
         assert dash.evaluate("performance.getEntriesByType('navigation').length") == 1
 
         # The server restarts on the same port. Meanwhile a vote is cast (straight through the
@@ -129,12 +160,13 @@ def test_dashboard_and_projector_follow_votes_and_a_restart(
         expect(projector_total).to_have_text("5")
 
         # And after the restart a new vote arrives within a second again.
-        _vote(logged_in_http(server.url, UserFactory()), poll.pk, a)
-        started = time.monotonic()
+        citizen = citizen_page(server)
+        started = _vote_by_clicking(citizen, server, poll.pk, "Choice 1")
         expect(total).to_have_text("6", timeout=left_ms(started))
         expect(votes_a).to_have_text("2", timeout=left_ms(started))
         expect(projector_total).to_have_text("6", timeout=left_ms(started))
         expect(projector_a).to_have_text("2", timeout=left_ms(started))
+        _thanked(citizen)
         expect(card.locator('[data-field="eligible"]')).not_to_have_text("0")
 
         dash.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
@@ -151,7 +183,7 @@ def test_an_official_decides_from_the_dashboard_and_new_items_arrive(
 
     official = OfficialFactory()
     waiting = make_initiative(status="under_review", title="Lights in the Gorky park")
-    server = AsgiServer(server_env_sharing(settings)).start()
+    server = AsgiServer(_server_env(settings)).start()
     try:
         page = staff_context(server, official).new_page()
         page.goto(f"{server.url}/en/dashboard/")
@@ -183,5 +215,59 @@ def test_an_official_decides_from_the_dashboard_and_new_items_arrive(
         assert waiting.official_response == "Not this year: the park is being rebuilt."
         assert waiting.responded_by == official
         expect(page.locator('[data-count="rejected"]')).to_have_text("1")
+    finally:
+        server.stop()
+
+
+def test_a_silent_socket_is_reopened_and_a_signed_out_dashboard_stops(
+    staff_context, settings, monkeypatch
+):
+    """The server re-sends the state every REALTIME_RESYNC_SECONDS; the page (told the
+    interval by the template) treats twice that without a frame as a dead socket. A server
+    that is frozen (SIGSTOP: the TCP connection stays up, no close ever comes) shows as
+    reconnecting; once the session is gone the server refuses the socket with 4401, and the
+    page says "signed out, reload" and stops knocking."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from importlib import import_module
+
+    from django.conf import settings as django_settings
+    from django.contrib.sessions.models import Session
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    official = OfficialFactory()
+    server = AsgiServer(_server_env(settings, REALTIME_RESYNC_SECONDS="1")).start()
+    try:
+        page = staff_context(server, official).new_page()
+        sockets = []
+        page.on("websocket", lambda ws: sockets.append(ws))
+        page.goto(f"{server.url}/en/dashboard/")
+        root = page.locator("[data-dashboard]")
+        expect(root).to_have_attribute("data-resync-seconds", "1")
+        text = page.locator("[data-live-text]")
+        expect(text).to_have_text("Live", timeout=10_000)
+
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            # Silent for 2 s (twice the interval): reconnecting, figures greyed out.
+            expect(text).to_have_text("Reconnecting…", timeout=5_000)
+            expect(root).to_have_class(re.compile("is-stale"))
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        expect(text).to_have_text("Live", timeout=20_000)
+        assert len(sockets) >= 2  # a new socket, not the old one woken up
+
+        # Signed out (the session expired or was revoked): from the database and the cache.
+        store = import_module(django_settings.SESSION_ENGINE).SessionStore
+        for key in Session.objects.values_list("session_key", flat=True):
+            store(key).delete()
+        server.stop()
+        expect(text).to_have_text("Reconnecting…", timeout=5_000)
+        server.start()
+        expect(text).to_have_text("Signed out. Reload the page to sign in again.", timeout=20_000)
+        expect(page.locator("[data-live-indicator]")).to_have_class(re.compile("is-stopped"))
+        # And no more sockets: a retry would come within the longest backoff (15 s).
+        with pytest.raises(PlaywrightTimeout):
+            page.wait_for_event("websocket", timeout=16_000)
     finally:
         server.stop()

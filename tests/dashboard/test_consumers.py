@@ -17,7 +17,7 @@ import dashboard.selectors
 from civic import realtime
 from civic.asgi import application
 from communities.services import support_add
-from dashboard.selectors import dashboard_for
+from dashboard.selectors import dashboard_for, localize
 from dialogue.services import question_ask
 from polls.models import Poll
 from polls.services import vote_cast
@@ -131,7 +131,10 @@ async def test_staff_get_a_snapshot_of_the_current_state(role):
     assert snapshot["seq"] > 0
     payload = snapshot["payload"]
     now = datetime.fromisoformat(payload["generated_at"])
-    assert payload == _as_json(await sync_to_async(dashboard_for)(user, now=now))
+    # The page's language only (the test's default, English), compact lists.
+    assert payload == _as_json(localize(await sync_to_async(dashboard_for)(user, now=now), "en"))
+    assert payload["lang"] == "en"
+    assert _poll(payload, poll.pk)["title"] == "Most pressing problems of Almaty"
     assert _poll(payload, poll.pk)["total_votes"] == 1
     assert [i["id"] for i in payload["pipeline"]["queue"]] == [initiative.pk]
     await ws.disconnect()
@@ -160,7 +163,7 @@ async def test_a_vote_reaches_the_dashboard_within_a_couple_of_ticks():
     assert update["seq"] > snapshot["seq"]
     summary = _poll(update["payload"], poll.pk)
     assert [(c["id"], c["votes"]) for c in summary["choices"]] == [(a, 0), (b, 1), (c, 0)]
-    assert summary["timeline"][-1]["votes"] == 1
+    assert summary["timeline"]["votes"][-1] == 1 and len(summary["timeline"]["votes"]) == 30
     await ws.disconnect()
 
 
@@ -317,3 +320,103 @@ async def test_nothing_is_computed_while_no_dashboard_is_open(monkeypatch):
     assert calls
     await ws.disconnect()
     await poll_socket.disconnect()
+
+
+# --- Snapshots from the shared cache --------------------------------------------------------
+
+
+async def test_200_dashboards_connecting_cost_one_computation_per_tick(monkeypatch, settings):
+    """A restart: every dashboard of the city reconnects at once. Their snapshots come from
+    the last computation while it is fresh, so the work follows the ticks, not the sockets."""
+    from tests.conftest import session_cookie_header
+
+    settings.REALTIME_RESYNC_SECONDS = 600
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    cookie = (b"cookie", (await sync_to_async(session_cookie_header)(official)).encode())
+    calls: list[float] = []
+    real = dashboard.selectors.dashboard_payload
+
+    def counting(*args, **kwargs):
+        calls.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard.selectors, "dashboard_payload", counting)
+
+    async def open_one():
+        ws = WebsocketCommunicator(application, "/ws/dashboard/", headers=[WS_ORIGIN, cookie])
+        assert (await ws.connect(timeout=30))[0]
+        return ws, await ws.receive_json_from(timeout=30)
+
+    started = time.monotonic()
+    opened = await asyncio.gather(*[open_one() for _ in range(200)])
+    ticks = (time.monotonic() - started) / TICK
+    sockets = [ws for ws, _ in opened]
+    snapshots = [snapshot for _, snapshot in opened]
+    assert {s["type"] for s in snapshots} == {"dashboard.snapshot"}
+    assert all(_poll(s["payload"], poll.pk)["total_votes"] == 0 for s in snapshots)
+    # Computations (snapshots and any push) at most one a tick, and far fewer than sockets.
+    assert 1 <= len(calls) <= ticks + 2, (len(calls), ticks)
+    assert len(calls) < 50, (len(calls), ticks)
+    # Each computation served many sockets: as many distinct snapshots as computations.
+    assert len({s["seq"] for s in snapshots}) <= len(calls)
+
+    # And a vote then is one computation for all 200.
+    await asyncio.gather(*[ws_drain(ws, 3 * TICK) for ws in sockets])
+    calls.clear()
+    voted = time.monotonic()
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    finals = await asyncio.gather(
+        *[first_update(ws, lambda p: _poll(p, poll.pk)["total_votes"] == 1) for ws in sockets]
+    )
+    assert len({m["seq"] for m, _ in finals}) == 1
+    assert 1 <= len(calls) <= (time.monotonic() - voted) / TICK + 2
+    for ws in sockets:
+        await ws.disconnect()
+
+
+async def test_resyncs_are_throttled_to_one_a_second_and_the_last_is_kept(settings):
+    settings.REALTIME_RESYNC_SECONDS = 600
+    official = await sync_to_async(OfficialFactory)()
+    ws, first = await watch(official)
+    await ws_drain(ws, 3 * TICK)
+
+    for _ in range(5):
+        await ws.send_json_to({"type": "resync"})
+    at_once = [m for m in await ws_drain(ws, 0.5)]
+    later = [m for m in await ws_drain(ws, 1.0)]
+    quiet = await ws_drain(ws, 1.2)
+
+    # One answered at once, the other four folded into one at the end of the second; no
+    # error frames for them.
+    assert [m["type"] for m in at_once] == ["dashboard.snapshot"]
+    assert [m["type"] for m in later] == ["dashboard.snapshot"]
+    assert quiet == []
+    assert later[0]["seq"] >= at_once[0]["seq"] >= first["seq"]
+    await ws.disconnect()
+
+
+async def test_a_socket_gets_its_pages_language():
+    official = await sync_to_async(OfficialFactory)()
+    poll = await sync_to_async(make_poll)(official=official)
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    kk = await ws_connect("/ws/dashboard/?lang=kk", official, timeout=5)
+    snapshot = await kk.receive_json_from(timeout=5)
+    assert snapshot["payload"]["lang"] == "kk"
+    assert _poll(snapshot["payload"], poll.pk)["title"] == poll.title_kk
+    unknown = await ws_connect("/ws/dashboard/?lang=xx", official, timeout=5)
+    assert (await unknown.receive_json_from(timeout=5))["payload"]["lang"] == "en"  # default
+    await ws_drain(kk, 3 * TICK)
+
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    update, _ = await first_update(kk, lambda p: _poll(p, poll.pk)["total_votes"] == 1)
+    assert update["payload"]["lang"] == "kk"
+    assert _poll(update["payload"], poll.pk)["title"] == poll.title_kk
+    assert poll.title_en not in json.dumps(update, ensure_ascii=False)
+    await kk.disconnect()
+    await unknown.disconnect()

@@ -29,6 +29,7 @@ from tests.factories import (
     make_initiative,
     make_poll,
     make_session,
+    make_thread,
 )
 
 pytestmark = pytest.mark.django_db
@@ -305,7 +306,9 @@ def test_dialogue_counts_waiting_questions_of_live_sessions_only():
         "sessions": [
             {"id": live.pk, "title": "Open hour", "waiting": 1, "pending": 0},
             {"id": premoderated.pk, "title": "Pre", "waiting": 1, "pending": 2},
-        ]
+        ],
+        "threads_waiting": 0,
+        "open_flags": 0,
     }
 
 
@@ -361,3 +364,183 @@ def test_the_payload_names_no_one(settings):
             assert user.display_name not in text
     assert "private" not in text.lower()
     assert not PERSONAL_KEYS & set(_keys(payload))
+
+
+# --- Turnout with guests, the cheap per-tick path, and the compact payload ---------------------
+
+
+def test_turnout_counts_registered_voters_only_and_never_exceeds_100():
+    official = OfficialFactory()
+    poll = make_poll(official=official)
+    a = choice_ids(poll)[0]
+    voter = UserFactory()  # with the official: 2 eligible
+    vote_cast(poll_id=poll.pk, choice_ids=[a], user=voter)
+    for event_code in event_codes_generate(actor=official, poll_id=poll.pk, count=5):
+        vote_cast(poll_id=poll.pk, choice_ids=[a], code=event_code.code)
+
+    summary = poll_summary(Poll.objects.get(pk=poll.pk))
+
+    assert summary["total_votes"] == 6
+    assert summary["eligible"] == 2
+    assert (summary["registered_votes"], summary["guest_votes"]) == (1, 5)
+    assert summary["turnout_pct"] == 50.0  # 1 of 2, not 6 of 2 = 300 %
+    # Everyone eligible votes: 100 %, however many guests came.
+    vote_cast(poll_id=poll.pk, choice_ids=[a], user=official)
+    assert poll_summary(Poll.objects.get(pk=poll.pk))["turnout_pct"] == 100.0
+
+
+def test_turnout_is_capped_when_voters_left_the_district_after_voting():
+    from dashboard.selectors import turnout
+
+    assert turnout(total=12, guests=2, eligible=8) == {
+        "registered_votes": 10,
+        "guest_votes": 2,
+        "turnout_pct": 100.0,
+    }
+    assert turnout(total=3, guests=0, eligible=0)["turnout_pct"] is None
+
+
+def test_the_fast_timeline_equals_the_exact_one_and_counts_the_current_minute_live():
+    from dashboard.selectors import _timeline_fast
+
+    poll = make_poll(minutes=180)
+    a = choice_ids(poll)[0]
+    voters = UserFactory.create_batch(4)
+    base = _later()
+    with time_machine.travel(base, tick=False):
+        vote_cast(poll_id=poll.pk, choice_ids=[a], user=voters[0])
+    now = base + timedelta(minutes=5)
+    with time_machine.travel(now, tick=False):
+        vote_cast(poll_id=poll.pk, choice_ids=[a], user=voters[1])
+        assert _timeline_fast(poll, now) == turnout_timeline(poll, now=now)
+        # Within the same minute the finished minutes come from the cache, the current one
+        # from the database: a new vote shows at once.
+        vote_cast(poll_id=poll.pk, choice_ids=[a], user=voters[2])
+        fast = _timeline_fast(poll, now)
+    assert fast == turnout_timeline(poll, now=now)
+    assert fast[-1]["votes"] == 2 and sum(e["votes"] for e in fast) == 3
+
+
+def test_fast_districts_are_reaggregated_only_when_the_total_moved(django_assert_num_queries):
+    from dashboard.selectors import _districts_fast
+
+    poll = make_poll()
+    a = choice_ids(poll)[0]
+    vote_cast(poll_id=poll.pk, choice_ids=[a], user=UserFactory(district=district("almaly")))
+    rows = _districts_fast(poll, total=1, guests=0)
+    assert {r["district"]: r["votes"] for r in rows}["almaly"] == 1
+    with django_assert_num_queries(0):
+        assert _districts_fast(poll, total=1, guests=0) == rows
+
+    vote_cast(poll_id=poll.pk, choice_ids=[a], user=UserFactory(district=district("almaly")))
+    # A moved total within a couple of seconds: the last aggregate still (no query) ...
+    with django_assert_num_queries(0):
+        assert _districts_fast(poll, total=2, guests=0) == rows
+    # ... and a fresh one once it is older than that.
+    with time_machine.travel(timezone.now() + timedelta(seconds=3), tick=False):
+        again = _districts_fast(poll, total=2, guests=0)
+    assert {r["district"]: r["votes"] for r in again}["almaly"] == 2
+
+
+def test_eligible_counts_are_cached_for_the_live_payload(django_assert_num_queries):
+    from dashboard.selectors import eligible_by_district
+
+    UserFactory.create_batch(2)
+    assert eligible_by_district(cached=True)["all"] == 2
+    UserFactory()
+    with django_assert_num_queries(0):
+        assert eligible_by_district(cached=True)["all"] == 2
+    assert eligible_by_district()["all"] == 3  # exact when asked
+
+
+def test_the_pipeline_costs_the_same_queries_for_1_or_20_items(django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from communities.models import CategoryThreshold
+
+    CategoryThreshold.objects.create(category="transport", threshold=7)
+    make_initiative(status="under_review", category="transport")
+    with CaptureQueriesContext(connection) as one:
+        first = pipeline_summary()
+    for _ in range(19):
+        make_initiative(status="under_review", category="ecology")
+    with CaptureQueriesContext(connection) as many:
+        pipeline = pipeline_summary()
+    assert len(many.captured_queries) == len(one.captured_queries)
+    assert first["queue"][0]["threshold"] == 7
+    assert {i["threshold"] for i in pipeline["queue"][1:]} == {100}
+
+
+def test_new_submissions_list_what_came_in_below_the_threshold_with_a_summary(settings):
+    settings.INITIATIVE_SUPPORT_THRESHOLD = 1
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    with time_machine.travel(start, tick=False):
+        older = make_initiative(status="submitted", title="Older", summary="S" * 400)
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        newer = make_initiative(status="submitted", title="Newer", summary="Trees, please.")
+        supported = make_initiative(status="submitted", title="Supported")
+        make_initiative(status="under_review", title="In review")
+        make_initiative(status="draft", title="Draft")
+    support_add(actor=UserFactory(), initiative_id=supported.pk)
+
+    pipeline = pipeline_summary()
+
+    assert [i["id"] for i in pipeline["new"]] == [newer.pk, older.pk]
+    assert pipeline["new_total"] == 2
+    assert supported.pk in [i["id"] for i in pipeline["queue"]]
+    assert pipeline["new"][0]["summary"] == "Trees, please."
+    assert len(pipeline["new"][1]["summary"]) <= 240 and pipeline["new"][1]["summary"][-1] == "…"
+    assert pipeline["queue"][0]["summary"]  # the queue's items carry theirs too
+
+
+def test_dialogue_counts_threads_waiting_for_an_official_and_open_flags():
+    from dialogue.services import comment_mark_answer, comment_post, flag_create, flag_dismiss
+
+    official, moderator = OfficialFactory(), ModeratorFactory()
+    waiting = make_thread(title="Buses at night")
+    comment_post(actor=UserFactory(), thread_id=waiting.pk, body="When?")
+    answered = make_thread(title="Parks")
+    asked = comment_post(actor=UserFactory(), thread_id=answered.pk, body="Which one?")
+    comment_mark_answer(
+        actor=official,
+        comment_id=comment_post(actor=official, thread_id=answered.pk, body="Gorky").pk,
+    )
+    replied = make_thread(title="Snow")
+    comment_post(actor=UserFactory(), thread_id=replied.pk, body="Who clears it?")
+    comment_post(actor=official, thread_id=replied.pk, body="The akimat, tonight.")
+    make_thread(title="Empty")  # nobody wrote yet: nothing to answer
+    flagged = [flag_create(actor=UserFactory(), reason="Rude", comment_id=asked.pk)]
+    flagged.append(flag_create(actor=UserFactory(), reason="Spam", comment_id=asked.pk))
+    flag_dismiss(actor=moderator, flag_id=flagged[1].pk)
+
+    summary = dialogue_summary()
+
+    assert summary["threads_waiting"] == 1
+    assert summary["open_flags"] == 1
+
+
+def test_the_payload_for_a_socket_is_compact_and_in_one_language():
+    from dashboard.selectors import localize
+
+    official = OfficialFactory()
+    poll = make_poll(official=official)
+    vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=UserFactory())
+    neutral = dashboard_payload()
+
+    for lang, title in (("kk", poll.title_kk), ("ru", poll.title_ru), ("en", poll.title_en)):
+        summary = localize(neutral, lang)["polls"][0]
+        assert summary["title"] == title
+        first = poll.choices.order_by("position", "pk").first()
+        assert summary["choices"][0]["label"] == getattr(first, f"label_{lang}")
+        text = json.dumps(summary, ensure_ascii=False)
+        for other in {"kk", "ru", "en"} - {lang}:
+            assert getattr(poll, f"title_{other}") not in text
+        assert summary["timeline"]["votes"][-1] == 1 and len(summary["timeline"]["votes"]) == 30
+        assert datetime.fromisoformat(summary["timeline"]["start"]) == datetime.fromisoformat(
+            neutral["polls"][0]["timeline"][0]["minute"]
+        )
+        assert ["guests", 0] in summary["districts"] and [None, 1] in summary["districts"]
+        assert "names" not in text
+    whole = len(json.dumps(neutral, ensure_ascii=False))
+    assert len(json.dumps(localize(neutral, "ru"), ensure_ascii=False)) < whole / 2

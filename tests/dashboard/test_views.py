@@ -412,12 +412,121 @@ def test_a_secret_ballot_shows_and_exports_no_district_figures(client, official,
     client.force_login(official)
     html = client.get(url("index")).content.decode()
     assert "Secret ballot: no district figures." in html
-    assert "Participation by district" not in html.split('<template id="tpl-poll">')[0]
+    cards = html.split('<template id="tpl-poll">')[0]
+    assert "Participation by district" not in cards
+    # (The script's texts name every district once, for polls that show them.)
     for d in District.objects.all():
-        assert d.name_en not in html
+        assert d.name_en not in cards
     assert 'data-field="total">2<' in html
 
     export = export_done({"kind": "poll_results", "format": "csv", "poll": poll.pk})
     rows = _download_csv(client, export)
     assert {row[0] for row in rows[1:]} == {"total", "choice"}
     assert [row[5] for row in rows if row[0] == "total"] == ["2"]
+
+
+# --- Downloads are audited; a failing export in the embedded mode -----------------------------
+
+
+def test_a_download_is_recorded_in_the_audit_log(client, official, poll, export_done):
+    from audit.models import AuditEntry
+
+    client.force_login(official)
+    export = export_done({"kind": "poll_results", "format": "csv", "poll": poll.pk})
+    assert not AuditEntry.objects.filter(action="export.download").exists()
+    _download_csv(client, export)
+    _download_csv(client, export)
+    entries = AuditEntry.objects.filter(action="export.download").order_by("pk")
+    assert [(e.actor_id, e.target_type, e.target_id) for e in entries] == [
+        (official.pk, "dashboard.export", str(export.pk))
+    ] * 2
+    assert entries[0].data == {"kind": "poll_results", "format": "csv", "poll": poll.pk}
+    # A refused or unknown download records nothing.
+    assert client.get(url("export_download", export_id=987654)).status_code == 404
+    assert entries.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_export_task_is_a_message_not_a_500(client, official, poll, monkeypatch):
+    """The embedded mode: real commits, so the eager task runs inside the request and its
+    exception (EAGER_PROPAGATES) would reach the view."""
+    import dashboard.services
+    from civic.celery import app
+
+    assert app.conf.task_always_eager and app.conf.task_eager_propagates
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(dashboard.services, "_poll_rows", broken)
+    client.force_login(official)
+    response = client.post(
+        url("exports"), {"kind": "poll_results", "format": "csv", "poll": poll.pk}
+    )
+    assert response.status_code == 302
+    export = Export.objects.get()
+    assert export.state == Export.State.FAILED
+    assert export.error == "RuntimeError"
+    page = client.get(response["Location"]).content.decode()
+    assert "The export could not be made" in page
+    assert "The export is being prepared" not in page
+    assert url("export_download", export_id=export.pk) not in page
+
+
+# --- Projector: the ballot-code QR --------------------------------------------------------------
+
+
+def test_the_projector_can_show_the_qr_code_for_ballot_codes(client, official, poll):
+    from polls.services import event_codes_generate
+
+    client.force_login(official)
+    plain = client.get(url("projector", poll_id=poll.pk)).content.decode()
+    assert 'data-qr="poll"' in plain and "qr=codes" not in plain  # no codes: no switch
+    assert (
+        'data-qr="poll"'
+        in client.get(url("projector", poll_id=poll.pk) + "?qr=codes").content.decode()
+    )
+
+    event_codes_generate(actor=official, poll_id=poll.pk, count=3)
+    plain = client.get(url("projector", poll_id=poll.pk)).content.decode()
+    assert 'data-qr="poll"' in plain
+    assert f'href="{url("projector", poll_id=poll.pk)}?qr=codes"' in plain
+    html = client.get(url("projector", poll_id=poll.pk) + "?qr=codes").content.decode()
+    assert 'data-qr="codes"' in html and 'data-qr="poll"' not in html
+    assert "<svg" in html and 'width="320"' in html
+    target = "http://testserver" + reverse("polls:detail", kwargs={"poll_id": poll.pk}) + "#id_code"
+    assert target in html
+    assert "enter the code" in html
+    # No code itself is ever on the wall.
+    from polls.models import EventCode
+
+    for code in EventCode.objects.filter(poll=poll):
+        assert code.code not in html
+
+
+# --- The page's live parts: guests, new submissions, dialogue, resync interval ------------------
+
+
+def test_the_page_shows_guests_apart_new_submissions_and_dialogue_counts(
+    client, official, poll, settings
+):
+    from polls.services import event_codes_generate
+
+    settings.REALTIME_RESYNC_SECONDS = 7.5
+    _vote(poll, 0)
+    for event_code in event_codes_generate(actor=official, poll_id=poll.pk, count=2):
+        vote_cast(poll_id=poll.pk, choice_ids=[choice_ids(poll)[0]], code=event_code.code)
+    fresh = make_initiative(status="submitted", title="Benches on Abay", summary="Twenty benches.")
+    client.force_login(official)
+    html = client.get(url("index")).content.decode()
+    assert 'data-field="total">3<' in html
+    assert 'data-field="guests">2<' in html
+    assert 'data-field="registered">1<' in html
+    assert 'data-resync-seconds="7.5"' in html
+    assert "Signed out. Reload the page" in html
+    new_list = html.split("data-new ")[1].split("</ol>")[0]
+    assert "Benches on Abay" in new_list and "Twenty benches." in new_list
+    assert f'action="{url("decide", initiative_id=fresh.pk)}"' in new_list
+    assert 'data-dialogue="threads_waiting">0<' in html
+    assert 'data-dialogue="open_flags">0<' in html
+    assert 'data-lang="en"' in html
