@@ -227,5 +227,6 @@ def initiative_state(initiative: Initiative, *, seq: int, kind: str | None = Non
             "supports_count": initiative.supports_count,
             "threshold": support_threshold(initiative.category),
             "threshold_reached": initiative.threshold_reached_at is not None,
+            "in_review_queue": in_review_queue(initiative),
         },
     )

@@ -30,6 +30,7 @@ from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
 from civic.realtime import TOPIC_SESSION_QUESTIONS, mark_dirty_on_commit
 from civic.validation import clean_text, render_markdown
+from notifications.services import enqueue_on_commit
 
 from .models import (
     Comment,
@@ -67,7 +68,9 @@ def _reason(reason) -> str:
 def thread_create(*, actor, title: str) -> Thread:
     """A standalone topic (for example "Transport in Auezov district")."""
     require_citizen(actor)
-    title = clean_text(title, name=_("Title"), max_length=TITLE_MAX, required=True)
+    title = clean_text(
+        title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
+    )
     rate_limit(scope="comment", user_id=actor.pk)
     with transaction.atomic():
         thread = Thread.objects.create(title=title, created_by=actor)
@@ -178,7 +181,7 @@ def comment_post(*, actor, thread_id: int, body: str, parent_id: int | None = No
         ThreadFollow.objects.get_or_create(thread=thread, user=actor)
         from .tasks import notify_comment
 
-        transaction.on_commit(lambda: notify_comment.delay(comment.pk))
+        enqueue_on_commit(notify_comment, comment.pk)
     return comment
 
 
@@ -237,7 +240,7 @@ def comment_mark_answer(*, actor, comment_id: int) -> Thread:
         if changed:
             from .tasks import notify_answer_marked
 
-            transaction.on_commit(lambda: notify_answer_marked.delay(thread.pk, comment.pk))
+            enqueue_on_commit(notify_answer_marked, thread.pk, comment.pk)
     return thread
 
 
@@ -319,7 +322,9 @@ class SessionInput:
 
 def session_create(*, actor, data: SessionInput) -> Session:
     require_moderator(actor)
-    title = clean_text(data.title, name=_("Title"), max_length=TITLE_MAX, required=True)
+    title = clean_text(
+        data.title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
+    )
     description = clean_text(
         data.description, name=_("Description"), max_length=DESCRIPTION_MAX, required=False
     )
@@ -455,7 +460,8 @@ def question_vote(*, actor, question_id: int, up: bool = True) -> Question:
             change = F("upvotes_count") - 1
         Question.objects.filter(pk=question.pk).update(upvotes_count=change)
         mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, question.session_id)
-    return Question.objects.get(pk=question.pk)
+        # Read under the row lock: the count this vote made, not one a later vote made.
+        return Question.objects.get(pk=question.pk)
 
 
 QUESTION_ACTIONS = ("approve", "hide", "restore", "answer", "pin", "unpin")
@@ -512,7 +518,7 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
         if action == "answer":
             from .tasks import notify_question_answered
 
-            transaction.on_commit(lambda: notify_question_answered.delay(question.pk))
+            enqueue_on_commit(notify_question_answered, question.pk)
     return question
 
 

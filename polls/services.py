@@ -108,7 +108,11 @@ def _validate_poll_input(data: PollInput) -> dict:
     fields = {}
     for lang in ("kk", "ru", "en"):
         fields[f"title_{lang}"] = clean_text(
-            getattr(data, f"title_{lang}"), name=_("Title"), max_length=TITLE_MAX, required=True
+            getattr(data, f"title_{lang}"),
+            name=_("Title"),
+            max_length=TITLE_MAX,
+            required=True,
+            multiline=False,
         )
         fields[f"description_{lang}"] = clean_text(
             getattr(data, f"description_{lang}"),
@@ -142,6 +146,7 @@ def _validate_poll_input(data: PollInput) -> dict:
                     name=_("Choice"),
                     max_length=TITLE_MAX,
                     required=True,
+                    multiline=False,
                 )
                 for lang in ("kk", "ru", "en")
             },
@@ -561,10 +566,18 @@ def vote_cast(
 def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
     """The ballot, its selections and +1 on the counters, in one round trip on PostgreSQL."""
     ballot = Ballot(poll_id=poll.pk, **ballot_fields)
+    # Sequential selection ids would put secret ballots in the order people voted, which the
+    # participation rows (who, when) also show: a secret ballot's selections get random ids.
+    ids = [secrets.randbelow(2**63 - 2**40) + 2**40 for _ in wanted] if poll.secret_ballot else None
     if connection.vendor != "postgresql":
         ballot.save(force_insert=True)
         BallotChoice.objects.bulk_create(
-            [BallotChoice(ballot=ballot, choice_id=c, poll_id=poll.pk) for c in wanted]
+            [
+                BallotChoice(
+                    id=ids[i] if ids else None, ballot=ballot, choice_id=c, poll_id=poll.pk
+                )
+                for i, c in enumerate(wanted)
+            ]
         )
         _tally(poll.pk, add=wanted, remove=[], ballots=1)
         return
@@ -579,8 +592,10 @@ def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
                 INSERT INTO {Ballot._meta.db_table} (id, poll_id, voter_id, code_id, cast_at)
                 VALUES (%s, %s, %s, %s, %s) RETURNING id
             ), selections AS (
-                INSERT INTO {BallotChoice._meta.db_table} (ballot_id, choice_id, poll_id)
-                SELECT ballot.id, chosen, %s FROM ballot, unnest(%s::bigint[]) AS chosen
+                INSERT INTO {BallotChoice._meta.db_table} (id, ballot_id, choice_id, poll_id)
+                SELECT coalesce(given.id, nextval(pg_get_serial_sequence(%s, 'id'))),
+                       ballot.id, given.chosen, %s
+                FROM ballot, unnest(%s::bigint[], %s::bigint[]) AS given (chosen, id)
                 RETURNING 1
             ), locked AS (
                 SELECT id FROM {ChoiceTally._meta.db_table}
@@ -599,8 +614,10 @@ def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
                 ballot.voter_id,
                 ballot.code_id,
                 ballot.cast_at,
+                BallotChoice._meta.db_table,
                 poll.pk,
                 wanted,
+                ids or [None] * len(wanted),
                 shard,
                 sorted(wanted),
                 poll.pk,

@@ -3,15 +3,12 @@ test instead of skipping it, so CI can never pass by quietly skipping the real t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -334,36 +331,6 @@ def left_ms(started: float, limit_ms: float = 1000) -> float:
 
 
 # --- Races on real, separate connections ---------------------------------------------------
-
-
-def run_at_once(jobs, workers):
-    """Run callables in threads released together; each thread uses its own connection.
-
-    Returns ("ok", result) or ("refused", DomainError code) per job, in order. The barrier
-    holds min(workers, len(jobs)) threads, so more jobs than workers must make whole rounds
-    (a short last round would wait out the barrier's timeout)."""
-    from django.db import connections
-
-    from civic.errors import DomainError
-
-    assert len(jobs) <= workers or len(jobs) % workers == 0
-    barrier = threading.Barrier(min(workers, len(jobs)))
-
-    def wrap(job):
-        def run():
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=30)
-            try:
-                return ("ok", job())
-            except DomainError as exc:
-                return ("refused", exc.code)
-            finally:
-                connections.close_all()
-
-        return run
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda f: f(), [wrap(j) for j in jobs]))
 
 
 # --- Sockets through the ASGI application, in-process ---------------------------------------

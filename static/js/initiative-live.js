@@ -17,7 +17,7 @@
     box.querySelector("[data-threshold]").textContent = String(threshold);
     var share = threshold ? Math.min(100, Math.round(100 * count / threshold)) : 100;
     box.querySelector("[data-progress]").style.width = share + "%";
-    box.querySelector("[data-threshold-reached]").hidden = !p.threshold_reached;
+    box.querySelector("[data-threshold-reached]").hidden = !(p.threshold_reached && p.in_review_queue);
     // The forms on the page belong to the rendered status: say so when it moved on.
     box.querySelector("[data-status-changed]").hidden = p.status === renderedStatus;
     box.setAttribute("data-seq", String(msg.seq));

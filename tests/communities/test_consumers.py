@@ -22,6 +22,7 @@ async def test_snapshot_then_updates_as_citizens_support():
     assert snapshot["type"] == "initiative.snapshot"
     assert snapshot["payload"]["supports_count"] == 0
     assert snapshot["payload"]["status"] == "submitted"
+    assert snapshot["payload"]["in_review_queue"] is False  # submitted, below its threshold
     for _ in range(3):
         user = await sync_to_async(UserFactory)()
         await sync_to_async(support_add)(actor=user, initiative_id=initiative.pk)

@@ -6,7 +6,7 @@ from django.db import connection
 from polls.models import Ballot, BallotChoice, Poll
 from polls.selectors import poll_counts
 from polls.services import poll_close, tallies_verify, vote_cast
-from tests.conftest import run_at_once
+from tests.concurrency import race
 from tests.factories import OfficialFactory, UserFactory, choice_ids, make_poll
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ def test_200_voters_submitting_twice_at_once_make_200_votes():
     for i, voter in enumerate(voters):
         picks = [a, b] if i % 2 else [c]
         jobs += [lambda v=voter, p=picks: vote_cast(poll_id=poll.pk, choice_ids=p, user=v)] * 2
-    outcomes = run_at_once(jobs, workers=40)
+    outcomes = race(jobs, at_once=100)  # 50 voters, twice each, per round
     accepted = [o for o in outcomes if o[0] == "ok"]
     refused = [o for o in outcomes if o[0] == "refused"]
     assert len(accepted) == 200
@@ -40,7 +40,7 @@ def test_same_idempotency_key_at_once_gives_one_ballot_and_one_answer():
     jobs = [
         lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], user=voter, idempotency_key="same")
     ] * 10
-    outcomes = run_at_once(jobs, workers=10)
+    outcomes = race(jobs)
     assert all(kind == "ok" for kind, _ in outcomes), outcomes
     assert len({str(r.as_json()) for _, r in outcomes}) == 1
     assert Ballot.objects.filter(poll=poll).count() == 1
@@ -53,7 +53,7 @@ def test_50_votes_racing_a_close():
     voters = [UserFactory() for _ in range(50)]
     jobs = [lambda v=v: vote_cast(poll_id=poll.pk, choice_ids=[a], user=v) for v in voters]
     jobs.insert(25, lambda: poll_close(actor=official, poll_id=poll.pk) and "closed")
-    outcomes = run_at_once(jobs, workers=51)
+    outcomes = race(jobs)
     accepted_votes = sum(1 for kind, r in outcomes if kind == "ok" and r != "closed")
     refused = [code for kind, code in outcomes if kind == "refused"]
     assert set(refused) <= {"poll_closed"}
@@ -74,8 +74,6 @@ def test_event_code_used_at_once_counts_once():
 
     code = event_codes_generate(actor=official, poll_id=poll.pk, count=1)[0].code
     a = choice_ids(poll)[0]
-    outcomes = run_at_once(
-        [lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], code=code)] * 20, workers=20
-    )
+    outcomes = race([lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], code=code)] * 20)
     assert sum(1 for kind, _ in outcomes if kind == "ok") == 1
     assert Ballot.objects.filter(poll=poll).count() == 1

@@ -206,6 +206,33 @@ def test_secret_ballot_keeps_voter_and_choice_apart(citizen):
     assert Ballot.objects.filter(poll=poll).count() == 1
 
 
+def test_secret_ballot_selections_do_not_keep_the_order_of_voting():
+    from polls.models import BallotChoice
+
+    poll = make_poll(secret_ballot=True, choices=2)
+    a, b = choice_ids(poll)
+    # Voters one after another; who voted when is on record (participations).
+    pattern = [a, b, b, a, b, a, a, a, b, b, a, b, b, b, a, a, b, a, b, a]
+    for choice in pattern:
+        vote_cast(poll_id=poll.pk, choice_ids=[choice], user=UserFactory())
+    by_id = list(
+        BallotChoice.objects.filter(poll=poll).order_by("id").values_list("choice_id", flat=True)
+    )
+    assert sorted(by_id) == sorted(pattern)
+    # Ordered by id the selections are shuffled: the order of voting cannot be read back
+    # (a random order matches this pattern by chance once in about 185,000 runs).
+    assert by_id != pattern
+    open_poll = make_poll(choices=2)
+    c, d = choice_ids(open_poll)
+    for choice in [c, d, d, c]:
+        vote_cast(poll_id=open_poll.pk, choice_ids=[choice], user=UserFactory())
+    assert list(
+        BallotChoice.objects.filter(poll=open_poll)
+        .order_by("id")
+        .values_list("choice_id", flat=True)
+    ) == [c, d, d, c]  # an open ballot keeps its order (and its voter) on record anyway
+
+
 def test_secret_ballot_cannot_allow_changes():
     with pytest.raises(InvalidInput):
         make_poll(secret_ballot=True, allow_vote_change=True)
