@@ -16,6 +16,7 @@ class Export(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         JSON = "json", "JSON"
+        XLSX = "xlsx", "XLSX"
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting")

@@ -192,6 +192,8 @@ def export_run(*, export_id: int) -> Export:
 
 
 def _render(fmt: str, header: list, rows: list) -> bytes:
+    if fmt == Export.Format.XLSX:
+        return _xlsx(header, rows)
     if fmt == Export.Format.JSON:
         return json.dumps(
             [dict(zip(header, row, strict=True)) for row in rows], ensure_ascii=False, indent=1
@@ -201,3 +203,27 @@ def _render(fmt: str, header: list, rows: list) -> bytes:
     writer.writerow(header)
     writer.writerows([[_safe_cell(v) for v in row] for row in rows])
     return ("\ufeff" + buf.getvalue()).encode()  # BOM: Excel opens Cyrillic UTF-8 right
+
+
+def _xlsx(header: list, rows: list) -> bytes:
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    # Text stays text: nothing a citizen typed becomes a formula, a number or a link.
+    book = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    sheet = book.add_worksheet()
+    bold = book.add_format({"bold": True})
+    sheet.write_row(0, 0, header, bold)
+    for n, row in enumerate(rows, start=1):
+        sheet.write_row(n, 0, row)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return buf.getvalue()

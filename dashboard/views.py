@@ -530,6 +530,7 @@ def export_status(request, export_id: int):
 CONTENT_TYPES = {
     Export.Format.CSV: "text/csv; charset=utf-8",
     Export.Format.JSON: "application/json",
+    Export.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 

@@ -139,6 +139,61 @@ def test_poll_results_json_equals_the_database(export, official):
     assert made.rows == len(rows)
 
 
+def _xlsx_rows(made) -> list[list]:
+    """The first sheet's cells, read straight from the file's XML (strings and numbers)."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    made.file.open("rb")
+    with zipfile.ZipFile(made.file) as book:
+        # Our own export, not untrusted input.
+        shared = ElementTree.fromstring(book.read("xl/sharedStrings.xml"))  # noqa: S314
+        strings = [
+            "".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
+            for si in shared.findall("m:si", ns)
+        ]
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))  # noqa: S314
+    made.file.close()
+    rows = []
+    for row in sheet.iter(f"{{{ns['m']}}}row"):
+        cells: dict[int, object] = {}
+        for cell in row.findall("m:c", ns):
+            assert cell.find("m:f", ns) is None, "no formulas in an export"
+            letters = "".join(ch for ch in cell.get("r") if ch.isalpha())
+            column = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(letters))) - 1
+            value = cell.find("m:v", ns)
+            if cell.get("t") == "s":
+                cells[column] = strings[int(value.text)]
+            else:
+                cells[column] = float(value.text) if value is not None else None
+        # An empty string is written as no cell at all.
+        rows.append([cells.get(i, "") for i in range(max(cells, default=-1) + 1)])
+    return rows
+
+
+def test_poll_results_xlsx_equals_the_database(export, official):
+    poll = _voted_poll(official)
+
+    made = export(kind="poll_results", format="xlsx", poll_id=poll.pk)
+
+    header, *rows = _xlsx_rows(made)
+    assert header == ["section", "id", "label_kk", "label_ru", "label_en", "votes"]
+    truth = _database_tallies(poll)
+    assert rows[0] == [
+        "total",
+        poll.pk,
+        poll.title_kk,
+        poll.title_ru,
+        poll.title_en,
+        truth["total"],
+    ]
+    assert {int(r[1]): r[5] for r in rows if r[0] == "choice"} == truth["choices"]
+    districts = {r[1]: r[5] for r in rows if r[0] == "district"}
+    assert districts["almaly"] == 2 and districts["medeu"] == 1 and districts["guests"] == 1
+    assert made.file.name.endswith(".xlsx") and made.rows == len(rows)
+
+
 def test_initiatives_export_holds_exactly_the_filtered_initiatives(export):
     almaly, medeu = district("almaly"), district("medeu")
     wanted = [
@@ -179,6 +234,9 @@ def test_formula_like_text_is_written_as_text(export):
     row = next(r for r in rows[1:] if int(r[0]) == initiative.pk)
     assert row[1] == "'" + formula
     assert not any(cell[:1] in ("=", "+", "-", "@") for r in rows for cell in r)
+    # In XLSX the cell is a text cell (no formula), holding the title as typed.
+    sheet = _xlsx_rows(export(kind="initiatives", format="xlsx"))
+    assert next(r for r in sheet[1:] if r[0] == initiative.pk)[1] == formula
     # JSON is data, not a spreadsheet: the title is kept as it is.
     items = json.loads(_text(export(kind="initiatives", format="json")))
     assert next(i for i in items if i["id"] == initiative.pk)["title"] == formula
@@ -219,7 +277,7 @@ def test_hidden_results_of_an_open_poll_cannot_be_exported(export, official):
     ("kwargs", "error"),
     [
         ({"kind": "ballots", "format": "csv"}, InvalidInput),
-        ({"kind": "initiatives", "format": "xlsx"}, InvalidInput),
+        ({"kind": "initiatives", "format": "pdf"}, InvalidInput),
         ({"kind": "initiatives", "format": "csv", "filters": {"status": "lost"}}, InvalidInput),
         ({"kind": "initiatives", "format": "csv", "filters": {"category": "x"}}, InvalidInput),
         ({"kind": "initiatives", "format": "csv", "filters": {"district": "x"}}, InvalidInput),
