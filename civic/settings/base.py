@@ -194,8 +194,6 @@ POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
 # closes_at itself, so a late beat never lets a vote in after close).
 POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
 
-# Initiatives: supports that put one into the officials' review queue, unless its category
-# has its own threshold (admin: category thresholds); dossier uploads limits.
 # Per-user actions per minute (City Dialogue); see civic.ratelimit.
 RATE_LIMITS = {
     "comment": env.int("RATE_LIMIT_COMMENTS", default=6),
@@ -206,6 +204,8 @@ RATE_LIMITS = {
 # Comments can be edited this long after posting (the edit is shown).
 COMMENT_EDIT_SECONDS = env.int("COMMENT_EDIT_SECONDS", default=900)
 
+# Initiatives: supports that put one into the officials' review queue, unless its category
+# has its own threshold (admin: category thresholds); dossier uploads limits.
 INITIATIVE_SUPPORT_THRESHOLD = env.int("INITIATIVE_SUPPORT_THRESHOLD", default=100)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
