@@ -204,3 +204,19 @@ def test_signed_in_users_language_is_remembered(client, citizen):
 def test_accept_language_picks_the_first_page(client):
     assert client.get("/", HTTP_ACCEPT_LANGUAGE="kk,ru;q=0.8")["Location"] == "/kk/"
     assert client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")["Location"] == "/en/"
+
+
+@pytest.mark.parametrize(
+    ("lang", "amount"),
+    [
+        ("kk", "1\xa0850\xa0000\xa0000 ₸"),
+        ("ru", "1\xa0850\xa0000\xa0000 ₸"),
+        ("en", "1,850,000,000 ₸"),
+    ],
+)
+def test_budgets_are_grouped_the_way_each_language_writes_numbers(client, lang, amount):
+    from tests.factories import make_initiative
+
+    initiative = make_initiative(budget_kzt="1850000000")
+    page = client.get(f"/{lang}/initiatives/{initiative.pk}/").content.decode()
+    assert amount in page

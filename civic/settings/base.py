@@ -259,6 +259,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Languages and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "ru"
+# Django ships no number format for Kazakh; ours is in civic/formats/kk/.
+FORMAT_MODULE_PATH = ["civic.formats"]
 LANGUAGES = [
     ("kk", _("Kazakh")),
     ("ru", _("Russian")),
