@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from civic.errors import DomainError
+from civic.errors import DomainError, NotFound
+from civic.validation import parse_id
 from civic.views import domain_error_response
 
 from .permissions import require_audit_reader
@@ -45,8 +46,8 @@ def _filters(params) -> tuple[str, int | str | None]:
     if actor == SYSTEM:
         return action, SYSTEM
     try:
-        return action, int(actor) if actor else None
-    except ValueError:
+        return action, parse_id(actor) if actor else None
+    except NotFound:
         return action, None
 
 

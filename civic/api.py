@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -42,7 +43,7 @@ def _domain_error(request, exc: DomainError):
 def _validation_error(request, exc: ValidationError):
     return api.create_response(
         request,
-        {"detail": "The data sent is not valid.", "code": "invalid", "errors": exc.errors},
+        {"detail": _("The data sent is not valid."), "code": "invalid", "errors": exc.errors},
         status=422,
     )
 
@@ -50,32 +51,39 @@ def _validation_error(request, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
     return api.create_response(
-        request, {"detail": "Authentication required.", "code": "not_authenticated"}, status=401
+        request, {"detail": _("Please sign in first."), "code": "not_authenticated"}, status=401
     )
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return api.create_response(
-        request, {"detail": str(exc), "code": "http_error"}, status=exc.status_code
-    )
+    if exc.status_code == 403 and "csrf" in str(exc).lower():
+        # Session auth refused the write: the page's CSRF token is missing or stale.
+        detail, code = _("The page has expired. Reload it and try again."), "csrf_failed"
+    else:
+        detail, code = str(exc), "http_error"
+    return api.create_response(request, {"detail": detail, "code": code}, status=exc.status_code)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return api.create_response(request, {"detail": "Not found.", "code": "not_found"}, status=404)
+    return api.create_response(
+        request, {"detail": _("Not found."), "code": "not_found"}, status=404
+    )
 
 
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
     logger.exception("unhandled API error")
     return api.create_response(
-        request, {"detail": "Internal error. It has been logged.", "code": "internal"}, status=500
+        request,
+        {"detail": _("Internal error. It has been logged."), "code": "internal"},
+        status=500,
     )
 
 
 def api_not_found(request, rest: str = ""):
-    return JsonResponse({"detail": "No such API endpoint.", "code": "not_found"}, status=404)
+    return JsonResponse({"detail": _("No such API endpoint."), "code": "not_found"}, status=404)
 
 
 from accounts.api import router as accounts_router  # noqa: E402

@@ -45,6 +45,14 @@ class NotFound(DomainError):
     default_message = _("Not found.")
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    close_code = 4405
+    default_message = _(
+        "This address only takes what a page's button sends. Go back and use the button."
+    )
+
+
 class Conflict(DomainError):
     status = 409
     close_code = 4409

@@ -1,4 +1,5 @@
-"""Middleware: a signed-in user's chosen language applies wherever the URL does not name one."""
+"""Middleware: a signed-in user's chosen language applies wherever the URL does not name one;
+an empty 405 (a link followed to a POST-only address) becomes a page in the user's language."""
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.utils import translation
@@ -41,3 +42,27 @@ class UserLanguageMiddleware:
         if not get_language_from_path(request.path_info):
             self._apply(request, await request.auser())
         return await self.get_response(request)
+
+
+class MethodNotAllowedPage:
+    """Django's require_POST answers 405 with an empty body: a blank page for whoever followed
+    a link there. Pages get Birge's error page instead (the API keeps its JSON)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.content
+            and not request.path.startswith("/api/")
+        ):
+            from .errors import MethodNotAllowed
+            from .views import domain_error_response
+
+            page = domain_error_response(request, MethodNotAllowed())
+            if response.has_header("Allow"):
+                page["Allow"] = response["Allow"]
+            return page
+        return response

@@ -11,6 +11,8 @@ from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The bare root would be django-ninja's HTML 404; the API answers JSON everywhere.
+    path("api/v1/", api_not_found),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("i18n/setlang/", views.set_language, name="set_language"),

@@ -1,16 +1,17 @@
-"""Input cleaning shared by every app's services: text, numbers, Markdown."""
+"""Input cleaning shared by every app's services: text, numbers, dates, ids, Markdown."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import markdown as md
 import nh3
 from django.utils.translation import gettext_lazy as _
 
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 
 MARKDOWN_TAGS = {
     "p", "br", "strong", "em", "ul", "ol", "li", "blockquote", "code", "pre", "h3", "h4",
@@ -78,6 +79,45 @@ def clean_decimal(value, *, name, minimum: Decimal, maximum: Decimal, places: in
             % {"field": name, "min": minimum, "max": maximum}
         )
     return number.quantize(Decimal(1).scaleb(-places))
+
+
+# What a civic event's time can be. Year 1 or 9999 is a typo, and shown in Almaty time it
+# would not even fit in a datetime.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def clean_datetime(value, *, name, required: bool = True) -> datetime | None:
+    """A timezone-aware datetime within 2000-2100, or a clear InvalidInput."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(_("%(field)s is required.") % {"field": name})
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(_("%(field)s must be a date and time.") % {"field": name})
+    try:
+        in_range = EARLIEST <= value <= LATEST
+    except OverflowError:  # an offset that pushes it past year 1 or 9999
+        in_range = False
+    if not in_range:
+        raise InvalidInput(
+            _("%(field)s must be between the years 2000 and 2100.") % {"field": name}
+        )
+    return value
+
+
+ID_MAX = 2**63 - 1  # a database id is a positive 64-bit integer
+
+
+def parse_id(value, *, message=None) -> int:
+    """A database id from user input; anything else (text, 0, -1, 2**64) is not found."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        number = 0
+    if isinstance(value, bool) or not 1 <= number <= ID_MAX:
+        raise NotFound(message)
+    return number
 
 
 def render_markdown(text: str) -> str:

@@ -29,7 +29,7 @@ from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
 from civic.realtime import TOPIC_SESSION_QUESTIONS, mark_dirty_on_commit
-from civic.validation import clean_text, render_markdown
+from civic.validation import clean_datetime, clean_text, parse_id, render_markdown
 from notifications.services import enqueue_on_commit
 
 from .models import (
@@ -68,9 +68,7 @@ def _reason(reason) -> str:
 def thread_create(*, actor, title: str) -> Thread:
     """A standalone topic (for example "Transport in Auezov district")."""
     require_citizen(actor)
-    title = clean_text(
-        title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
-    )
+    title = clean_text(title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False)
     rate_limit(scope="comment", user_id=actor.pk)
     with transaction.atomic():
         thread = Thread.objects.create(title=title, created_by=actor)
@@ -332,8 +330,7 @@ def session_create(*, actor, data: SessionInput) -> Session:
         raise InvalidInput(_("Unknown language."))
     if data.moderation not in Session.Moderation.values:
         raise InvalidInput(_("Unknown moderation mode."))
-    if not data.starts_at or not data.ends_at or data.ends_at <= data.starts_at:
-        raise InvalidInput(_("The session must end after it starts."))
+    _check_hours(data.starts_at, data.ends_at)
     from accounts.models import User
 
     host_ids = set(data.host_ids or ())
@@ -358,13 +355,19 @@ def session_create(*, actor, data: SessionInput) -> Session:
     return session
 
 
+def _check_hours(starts_at, ends_at) -> None:
+    starts_at = clean_datetime(starts_at, name=_("Start"))
+    ends_at = clean_datetime(ends_at, name=_("End"))
+    if ends_at <= starts_at:
+        raise InvalidInput(_("The session must end after it starts."))
+
+
 def session_reschedule(
     *, actor, session_id: int, starts_at: datetime, ends_at: datetime
 ) -> Session:
     """Move a session's hours (questions and upvotes stay)."""
     require_moderator(actor)
-    if not starts_at or not ends_at or ends_at <= starts_at:
-        raise InvalidInput(_("The session must end after it starts."))
+    _check_hours(starts_at, ends_at)
     with transaction.atomic():
         session = _get(Session, session_id, lock=True, message=_("No such session."))
         before = {
@@ -572,20 +575,15 @@ def session_unban(*, actor, session_id: int, user_id: int) -> None:
         raise Forbidden(_("Only moderators can do this."), code="not_moderator")
     with transaction.atomic():
         session = _get(Session, session.pk, lock=True)
-        ban = SessionBan.objects.filter(session=session, user_id=_int_id(user_id)).first()
+        ban = SessionBan.objects.filter(
+            session=session, user_id=parse_id(user_id, message=_("No such user."))
+        ).first()
         if ban is None:
             raise NotFound(_("This person is not removed from the session."), code="not_banned")
         ban.delete()
         audit_record(
             actor=actor, action="session.unban", target=session, data={"user": ban.user_id}
         )
-
-
-def _int_id(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise NotFound(_("No such user.")) from None
 
 
 def _flag_target(actor, comment_id, question_id) -> dict:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
-from civic.validation import clean_text
+from civic.validation import clean_datetime, clean_text
 
 from .models import (
     Ballot,
@@ -134,7 +134,9 @@ def _validate_poll_input(data: PollInput) -> dict:
     max_choices = 1 if data.kind == Poll.Kind.SINGLE else int(data.max_choices or 0)
     if not 1 <= max_choices <= len(choices):
         raise InvalidInput(_("“At most” must be between 1 and the number of choices."))
-    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+    opens_at = clean_datetime(data.opens_at, name=_("Opens at"), required=False)
+    closes_at = clean_datetime(data.closes_at, name=_("Closes at"), required=False)
+    if opens_at and closes_at and closes_at <= opens_at:
         raise InvalidInput(_("The poll must close after it opens."))
     if data.secret_ballot and data.allow_vote_change:
         raise InvalidInput(_("A secret ballot cannot be changed after it is cast."))
@@ -158,8 +160,8 @@ def _validate_poll_input(data: PollInput) -> dict:
         kind=data.kind,
         max_choices=max_choices,
         district_id=data.district_id,
-        opens_at=data.opens_at,
-        closes_at=data.closes_at,
+        opens_at=opens_at,
+        closes_at=closes_at,
         results_visibility=data.results_visibility,
         allow_vote_change=bool(data.allow_vote_change),
         secret_ballot=bool(data.secret_ballot),

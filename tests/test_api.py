@@ -48,10 +48,42 @@ def test_unknown_endpoint_is_json_404(client):
     assert response.json()["code"] == "not_found"
 
 
+def test_the_api_root_is_json_404_too(client):
+    response = client.get("/api/v1/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_anonymous_gets_json_401(client):
     response = client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json()["detail"]
+
+
+def test_api_errors_speak_the_users_language(client):
+    response = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.json() == {"detail": "Сначала войдите в систему.", "code": "not_authenticated"}
+    assert client.get("/api/v1/polls/abc", HTTP_ACCEPT_LANGUAGE="kk").json()["detail"] != (
+        "The data sent is not valid."
+    )
+
+
+def test_a_stale_csrf_token_gets_a_message_a_person_understands(citizen):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(citizen)
+    response = client.patch(
+        "/api/v1/me",
+        {"display_name": "X"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "The page has expired. Reload it and try again.",
+        "code": "csrf_failed",
+    }
 
 
 def test_me(client, official):

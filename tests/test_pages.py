@@ -79,3 +79,17 @@ def test_csrf_failure_is_our_403_in_the_users_language(citizen):
     assert "Обновите страницу" in response.content.decode()
     citizen.refresh_from_db()
     assert citizen.display_name != "X"
+
+
+def test_a_link_to_a_post_only_address_gets_a_page_not_a_blank(client, citizen):
+    from tests.factories import make_initiative
+
+    initiative = make_initiative()
+    client.force_login(citizen)
+    response = client.get(f"/kk/initiatives/{initiative.pk}/support/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    page = response.content.decode()
+    assert '<html lang="kk">' in page and "error-page" in page
+    # The API keeps its own answer.
+    assert client.get(f"/api/v1/initiatives/{initiative.pk}/support").status_code == 405

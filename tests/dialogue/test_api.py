@@ -374,6 +374,10 @@ def test_sessions_list_and_create(client, citizen, moderator):
         (session_payload(starts_at="tomorrow"), 422),
         (session_payload(created_by=citizen.pk), 422),
         ({"title": "Only a title"}, 422),
+        # Years a typo makes: refused before they reach the database or a page in Almaty time.
+        (session_payload(ends_at="9999-12-31T23:59:59Z"), 400),
+        (session_payload(starts_at="0001-01-01T00:00:00+01:00"), 400),
+        (session_payload(ends_at="9999-12-31T23:59:59-05:00"), 400),
     ]
     for payload, status in bad:
         assert_error(send(client, "post", url, payload), status)

@@ -724,3 +724,5 @@ def test_moderator_lets_a_removed_person_back(client, citizen, moderator):
     assert client.post(unban, {"user_id": citizen.pk}).status_code == 302
     assert not SessionBan.objects.exists()
     assert client.post(unban, {"user_id": "junk"}).status_code == 404
+    assert client.post(unban, {"user_id": str(2**64)}).status_code == 404
+    assert client.post(unban, {"user_id": "-1"}).status_code == 404

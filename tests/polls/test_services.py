@@ -233,6 +233,20 @@ def test_secret_ballot_selections_do_not_keep_the_order_of_voting():
     ) == [c, d, d, c]  # an open ballot keeps its order (and its voter) on record anyway
 
 
+def test_dates_outside_2000_2100_are_refused(official):
+    from datetime import UTC, datetime, timezone
+
+    timezone_now = globals()["timezone"].now
+    for opens_at, closes_at in (
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), None),
+        (datetime(2150, 1, 1, tzinfo=UTC), datetime(2150, 1, 2, tzinfo=UTC)),
+        (timezone_now(), datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5)))),
+    ):
+        with pytest.raises(InvalidInput, match="2000 and 2100"):
+            make_poll(official=official, open_now=False, opens_at=opens_at, closes_at=closes_at)
+    assert not Poll.objects.exists()
+
+
 def test_secret_ballot_cannot_allow_changes():
     with pytest.raises(InvalidInput):
         make_poll(secret_ballot=True, allow_vote_change=True)
