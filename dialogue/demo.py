@@ -21,6 +21,7 @@ from .services import (
     SessionInput,
     comment_mark_answer,
     comment_post,
+    flag_create,
     question_ask,
     question_moderate,
     question_vote,
@@ -180,4 +181,11 @@ def _discussions(*, official, citizen, residents) -> int:
                 .values_list("pk", flat=True)
                 .first(),
             )
+        # A heated remark someone reported: the moderators' queue has something to show.
+        remark = comment_post(
+            actor=residents[13],
+            thread_id=topic.pk,
+            body="Кто придумал эти маршруты, тот сам на автобусе никогда не ездил.",
+        )
+        flag_create(actor=residents[14], comment_id=remark.pk, reason="Грубость в адрес людей")
     return created
