@@ -44,6 +44,8 @@ GROUP_SESSION_PUBLIC = "sessions.{id}.public"
 GROUP_SESSION_MODERATORS = "sessions.{id}.moderators"
 EVENT_QUESTIONS_SNAPSHOT = "questions.snapshot"
 EVENT_QUESTIONS_UPDATE = "questions.update"
+# Comments, answers and reports: no socket watches this, summaries (the dashboard) depend on it.
+TOPIC_DIALOGUE_ACTIVITY = "dialogue.activity"
 TOPIC_DASHBOARD = "dashboard"
 GROUP_DASHBOARD = "dashboard.officials"
 GROUP_DASHBOARD_MODERATORS = "dashboard.moderators"

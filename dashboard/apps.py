@@ -20,5 +20,6 @@ class DashboardConfig(AppConfig):
             realtime.TOPIC_POLL_RESULTS,
             realtime.TOPIC_INITIATIVE_STATE,
             realtime.TOPIC_SESSION_QUESTIONS,
+            realtime.TOPIC_DIALOGUE_ACTIVITY,
         ):
             realtime.register_dependent(source, realtime.TOPIC_DASHBOARD, 0)

@@ -28,7 +28,7 @@ from accounts.permissions import (
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
-from civic.realtime import TOPIC_SESSION_QUESTIONS, mark_dirty_on_commit
+from civic.realtime import TOPIC_DIALOGUE_ACTIVITY, TOPIC_SESSION_QUESTIONS, mark_dirty_on_commit
 from civic.validation import clean_datetime, clean_text, parse_id, render_markdown
 from notifications.services import enqueue_on_commit
 
@@ -63,6 +63,11 @@ def _reason(reason) -> str:
 
 
 # --- Threads ----------------------------------------------------------------------------------
+
+
+def _activity() -> None:
+    """Comments, answers and reports change what the officials' dashboard counts."""
+    mark_dirty_on_commit(TOPIC_DIALOGUE_ACTIVITY, 0)
 
 
 def thread_create(*, actor, title: str) -> Thread:
@@ -104,6 +109,7 @@ def thread_hide(*, actor, thread_id: int, reason: str) -> Thread:
         thread.hidden_at, thread.hidden_reason = timezone.now(), reason
         thread.save(update_fields=["hidden_at", "hidden_reason"])
         audit_record(actor=actor, action="thread.hide", target=thread, data={"reason": reason})
+        _activity()
     return thread
 
 
@@ -116,6 +122,7 @@ def thread_restore(*, actor, thread_id: int) -> Thread:
         thread.hidden_at, thread.hidden_reason = None, ""
         thread.save(update_fields=["hidden_at", "hidden_reason"])
         audit_record(actor=actor, action="thread.restore", target=thread)
+        _activity()
     return thread
 
 
@@ -180,6 +187,7 @@ def comment_post(*, actor, thread_id: int, body: str, parent_id: int | None = No
         from .tasks import notify_comment
 
         enqueue_on_commit(notify_comment, comment.pk)
+        _activity()
     return comment
 
 
@@ -239,6 +247,7 @@ def comment_mark_answer(*, actor, comment_id: int) -> Thread:
             from .tasks import notify_answer_marked
 
             enqueue_on_commit(notify_answer_marked, thread.pk, comment.pk)
+        _activity()
     return thread
 
 
@@ -253,6 +262,7 @@ def comment_hide(*, actor, comment_id: int, reason: str) -> Comment:
             resolved_at=Now(), resolved_by=actor
         )
         audit_record(actor=actor, action="comment.hide", target=comment, data={"reason": reason})
+        _activity()
     return comment
 
 
@@ -263,6 +273,7 @@ def comment_restore(*, actor, comment_id: int) -> Comment:
         comment.hidden_at, comment.hidden_reason, comment.hidden_by = None, "", None
         comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
         audit_record(actor=actor, action="comment.restore", target=comment)
+        _activity()
     return comment
 
 
@@ -617,6 +628,7 @@ def flag_create(
         with transaction.atomic():
             flag = Flag.objects.create(reporter=actor, reason=reason, **target)
             audit_record(actor=actor, action="flag.create", target=flag, data={"reason": reason})
+            _activity()
             return flag
     except IntegrityError:
         return Flag.objects.get(reporter=actor, **target)
@@ -632,6 +644,7 @@ def flag_dismiss(*, actor, flag_id: int) -> Flag:
         flag.resolved_at, flag.resolved_by = timezone.now(), actor
         flag.save(update_fields=["resolved_at", "resolved_by"])
         audit_record(actor=actor, action="flag.dismiss", target=flag)
+        _activity()
     return flag
 
 

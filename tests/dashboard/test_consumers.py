@@ -206,6 +206,26 @@ async def test_questions_of_a_live_session_show_as_waiting():
     await ws.disconnect()
 
 
+async def test_comments_and_reports_reach_the_dashboard_without_waiting_for_a_resync(settings):
+    from dialogue.services import comment_post, flag_create
+    from tests.factories import make_thread
+
+    settings.REALTIME_RESYNC_SECONDS = 60  # so only the change itself can bring the update
+    moderator = await sync_to_async(ModeratorFactory)()
+    thread = await sync_to_async(make_thread)()
+    ws, snapshot = await watch(moderator)
+    assert snapshot["payload"]["dialogue"]["open_flags"] == 0
+    waiting = snapshot["payload"]["dialogue"]["threads_waiting"]
+
+    citizen = await sync_to_async(UserFactory)()
+    comment = await sync_to_async(comment_post)(actor=citizen, thread_id=thread.pk, body="Why?")
+    await first_update(ws, lambda p: p["dialogue"]["threads_waiting"] == waiting + 1)
+    reporter = await sync_to_async(UserFactory)()
+    await sync_to_async(flag_create)(actor=reporter, comment_id=comment.pk, reason="Rude")
+    await first_update(ws, lambda p: p["dialogue"]["open_flags"] == 1)
+    await ws.disconnect()
+
+
 async def test_moderators_do_not_see_tallies_meant_for_officials():
     official = await sync_to_async(OfficialFactory)()
     moderator = await sync_to_async(ModeratorFactory)()
