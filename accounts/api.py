@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.security import django_auth
 
@@ -82,6 +86,9 @@ def me_update(request, data: MePatch):
     user = request.auth
     district = user.district
     if data.district is not None:
+        # A slug is letters, digits and dashes; anything else (a NUL byte, say) is no district.
+        if data.district and not re.fullmatch(r"[a-z0-9-]{1,50}", data.district):
+            raise Http404
         district = get_object_or_404(District, slug=data.district) if data.district else None
     language = (
         user.preferred_language if data.preferred_language is None else data.preferred_language
@@ -89,7 +96,7 @@ def me_update(request, data: MePatch):
     if language and language not in LANGUAGE_CODES:
         from civic.errors import InvalidInput
 
-        raise InvalidInput("Unknown language.", code="unknown_language")
+        raise InvalidInput(_("Unknown language."), code="unknown_language")
     user_update_profile(
         user=user,
         display_name=user.display_name if data.display_name is None else data.display_name,

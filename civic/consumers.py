@@ -103,6 +103,15 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         await self.send_json(envelope(EVENT_ERROR, seq=0, payload={"code": code, "detail": detail}))
 
 
+class NotFoundConsumer(EnvelopeConsumer):
+    """Any /ws/ address no route knows: accepted, then closed with 4404 (not a 500)."""
+
+    async def authorize(self) -> None:
+        from .errors import NotFound
+
+        raise NotFound()
+
+
 class HealthConsumer(EnvelopeConsumer):
     """/ws/health/: proves the websocket path works through every proxy in front of Birge."""
 

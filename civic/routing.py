@@ -1,13 +1,13 @@
 """Websocket URL routes of every app, gathered in one list for civic.asgi."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from communities.routing import websocket_urlpatterns as communities_routes
 from dashboard.routing import websocket_urlpatterns as dashboard_routes
 from dialogue.routing import websocket_urlpatterns as dialogue_routes
 from polls.routing import websocket_urlpatterns as polls_routes
 
-from .consumers import HealthConsumer
+from .consumers import HealthConsumer, NotFoundConsumer
 
 websocket_urlpatterns: list = [
     path("ws/health/", HealthConsumer.as_asgi()),
@@ -15,4 +15,5 @@ websocket_urlpatterns: list = [
     *communities_routes,
     *dialogue_routes,
     *dashboard_routes,
+    re_path(r"", NotFoundConsumer.as_asgi()),  # last: whatever matched nothing above
 ]

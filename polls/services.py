@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
-from civic.validation import clean_datetime, clean_text
+from civic.validation import clean_datetime, clean_text, parse_id
 
 from .models import (
     Ballot,
@@ -363,8 +363,12 @@ def _gate(poll_id: int, *, exclusive: bool) -> None:
     if connection.vendor != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    # The second key is a 32-bit integer: ids are folded into it (two polls 2**31 apart
+    # would share a gate, which only makes one wait for the other), and an id no poll can
+    # have is not found before it reaches the lock.
+    key = parse_id(poll_id, message=_("No such poll.")) % 2**31
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [POLL_GATE_LOCK, int(poll_id)])
+        cursor.execute(f"SELECT {function}(%s, %s)", [POLL_GATE_LOCK, key])
 
 
 def _lock_open_poll(poll_id: int) -> bool:

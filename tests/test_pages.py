@@ -93,3 +93,25 @@ def test_a_link_to_a_post_only_address_gets_a_page_not_a_blank(client, citizen):
     assert '<html lang="kk">' in page and "error-page" in page
     # The API keeps its own answer.
     assert client.get(f"/api/v1/initiatives/{initiative.pk}/support").status_code == 405
+
+
+def test_a_nul_byte_in_a_filter_or_form_is_a_400_everywhere(client, citizen):
+    from tests.factories import OfficialFactory
+
+    api = client.get("/api/v1/polls", {"status": "a\x00b"})
+    assert api.status_code == 400
+    assert api.json()["code"] == "invalid_characters"
+    client.force_login(OfficialFactory())
+    page = client.get("/kk/audit/", {"action": "a\x00b"})
+    assert page.status_code == 400 and '<html lang="kk">' in page.content.decode()
+    export = client.post(
+        "/ru/dashboard/exports/", {"kind": "initiatives", "format": "csv", "q": "a\x00b"}
+    )
+    assert export.status_code == 400
+    from dashboard.models import Export
+
+    assert not Export.objects.exists()
+    # A NUL in a JSON body is the services' to refuse: a district slug is no exception.
+    client.force_login(citizen)
+    me = client.patch("/api/v1/me", {"district": "a\x00b"}, content_type="application/json")
+    assert me.status_code == 404 and me.json()["code"] == "not_found"

@@ -130,3 +130,15 @@ async def test_huge_frame_closes_the_socket():
     await communicator.send_to(text_data="x" * 10_000)
     output = await communicator.receive_output()
     assert output == {"type": "websocket.close", "code": 1009}
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/polls/abc/", "/ws/"])
+async def test_an_unknown_socket_address_is_closed_with_4404(path):
+    from tests.conftest import WS_ORIGIN
+
+    communicator = WebsocketCommunicator(application, path, headers=[WS_ORIGIN])
+    connected, _ = await communicator.connect(timeout=2)
+    assert connected  # accepted, so the browser sees the code
+    error = await communicator.receive_json_from()
+    assert error["type"] == "error" and error["payload"]["code"] == "NotFound"
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": 4404}

@@ -176,6 +176,11 @@ def test_officials_open_and_close_through_the_api(client, citizen):
     assert client.post(f"/api/v1/polls/{poll.pk}/open").json()["status"] == "open"
     assert client.post(f"/api/v1/polls/{poll.pk}/open").status_code == 409
     assert client.post(f"/api/v1/polls/{poll.pk}/close").json()["status"] == "closed"
+    # Ids past the advisory lock's 32 bits, or past 64, are simply no poll.
+    for missing in (2**31, 2**63, 10**20):
+        response = client.post(f"/api/v1/polls/{missing}/close")
+        assert response.status_code in (404, 422), (missing, response.content)
+        assert response["Content-Type"].startswith("application/json")
 
 
 @pytest.mark.parametrize("visibility", [Poll.Visibility.OFFICIALS, Poll.Visibility.HIDDEN])
