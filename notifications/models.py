@@ -35,6 +35,14 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="one_notification_per_event")
         ]
+        # The sweep for e-mails that never went out reads only these.
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(emailed_at__isnull=True),
+                name="notification_email_pending",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}"

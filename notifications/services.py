@@ -8,6 +8,7 @@ fails is retried alone and never holds up, or re-mails, anyone else.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -98,6 +99,30 @@ def notification_send(*, user, kind: str, key: str, params: dict, url: str = "")
     if note.emailed_at is None:
         enqueue_on_commit(email_notification, note.pk)
     return note
+
+
+def notifications_email_pending(*, older_than_seconds: int = 300, days: int = 2) -> int:
+    """E-mail what should have gone out already: notifications whose task was never queued
+    (the broker was down when they were made) or gave up. Returns how many were sent now.
+
+    Celery beat runs it every few minutes; notification_email's lock and `emailed_at` keep
+    it from sending anything twice, also beside a task that is still running.
+    """
+    now = timezone.now()
+    pending = Notification.objects.filter(
+        emailed_at__isnull=True,
+        created_at__lte=now - timedelta(seconds=older_than_seconds),
+        created_at__gte=now - timedelta(days=days),
+        user__is_active=True,
+    ).exclude(user__email="")
+    sent = 0
+    for pk in pending.order_by("pk").values_list("pk", flat=True)[:1000]:
+        try:
+            sent += notification_email(notification_id=pk)
+        except OSError:
+            logger.warning("notification %s could not be e-mailed yet", pk, exc_info=True)
+            break  # the mail server is away: the next sweep tries again
+    return sent
 
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:

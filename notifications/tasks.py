@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
-from .services import notification_email
+from civic.celery import app
+
+from .services import notification_email, notifications_email_pending
 
 
 @shared_task(
@@ -17,3 +20,15 @@ from .services import notification_email
 )
 def email_notification(notification_id: int) -> bool:
     return notification_email(notification_id=notification_id)
+
+
+@shared_task(name="notifications.email_pending", ignore_result=True)
+def email_pending() -> int:
+    """The safety net for e-mails whose task was never queued or gave up."""
+    return notifications_email_pending()
+
+
+app.conf.beat_schedule["notifications-email-pending"] = {
+    "task": "notifications.email_pending",
+    "schedule": float(settings.NOTIFICATION_EMAIL_SWEEP_SECONDS),
+}

@@ -224,3 +224,34 @@ def test_the_notification_list_pages_through_everything(client):
     last = client.get(index, {"page": 12}).content.decode()
     assert "Initiative 000" in last  # beyond the old cut at 200
     assert "Initiative 009" in last and "Initiative 010" not in last
+
+
+def test_the_sweep_emails_what_a_broker_outage_kept_back_and_only_once(
+    monkeypatch, django_capture_on_commit_callbacks, refuse_mail_to
+):
+    import time_machine
+    from django.utils import timezone
+
+    from notifications.services import notifications_email_pending
+
+    person = UserFactory()
+
+    def outage(*args, **kwargs):
+        raise ConnectionError("broker is down")
+
+    monkeypatch.setattr(email_notification, "delay", outage)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        note = notification_send(user=person, kind="initiative.status", key="k-1", params={})
+    assert Notification.objects.filter(pk=note.pk, emailed_at__isnull=True).exists()
+    assert mail.outbox == []
+    # Too fresh for the sweep: its own task may still be on its way.
+    assert notifications_email_pending() == 0
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=6)):
+        refuse_mail_to.add(person.email)
+        assert notifications_email_pending() == 0  # the mail server refuses: tried again later
+        refuse_mail_to.clear()
+        assert notifications_email_pending() == 1
+        assert notifications_email_pending() == 0
+    assert [m.to for m in mail.outbox] == [[person.email]]
+    assert Notification.objects.get(pk=note.pk).emailed_at is not None

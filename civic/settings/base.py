@@ -196,6 +196,9 @@ POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
 # closes_at itself, so a late beat never lets a vote in after close).
 POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
 
+# Celery beat e-mails notifications whose task never ran (a broker outage) this often.
+NOTIFICATION_EMAIL_SWEEP_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_SECONDS", default=300)
+
 # Per-user actions per minute (City Dialogue); see civic.ratelimit.
 RATE_LIMITS = {
     "comment": env.int("RATE_LIMIT_COMMENTS", default=6),
