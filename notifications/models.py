@@ -46,3 +46,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}"
+
+
+class PendingTask(models.Model):
+    """A task a committed change asked for, kept until the broker has taken it.
+
+    Written in the change's own transaction (a transactional outbox): if the broker is down
+    when the change commits, the row stays and Celery beat hands the task over later, so no
+    notification is lost to an outage. The tasks are safe to run twice.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("pending task")
+        verbose_name_plural = _("pending tasks")
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -13,10 +13,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 
 from .messages import render
-from .models import Notification
+from .models import Notification, PendingTask
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +30,47 @@ def one_line(text: str) -> str:
 def enqueue_on_commit(task, *args) -> None:
     """Queue a Celery task once the current transaction commits; never fail the caller.
 
-    The change is committed by then: a broker outage (or, in eager mode, the task's own
-    error) is logged and swallowed, because the database is the truth and the request
-    that made the change must not answer 500 for it.
+    The request is written down in the same transaction (PendingTask) and handed to the
+    broker after commit. If that fails (a broker outage, or in eager mode the task's own
+    error) it is logged, the request that made the change still succeeds, and
+    pending_tasks_hand_over tries again from Celery beat.
     """
+    pending = PendingTask.objects.create(task=task.name, args=list(args))
+    transaction.on_commit(lambda: _hand_over(pending.pk, task, args))
 
-    def enqueue():
-        try:
-            task.delay(*args)
-        except Exception:
-            logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
 
-    transaction.on_commit(enqueue)
+def _hand_over(pending_id: int, task, args) -> bool:
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("could not enqueue %s%r; beat will try again", task.name, tuple(args))
+        PendingTask.objects.filter(pk=pending_id).update(attempts=F("attempts") + 1)
+        return False
+    PendingTask.objects.filter(pk=pending_id).delete()
+    return True
+
+
+def pending_tasks_hand_over(*, older_than_seconds: int = 60) -> int:
+    """Hand the broker what it could not take when it was asked; returns how many it took.
+
+    Only rows older than a minute: a younger one may still be on its way from its own
+    on_commit. Stops at the first failure (the broker is still away).
+    """
+    from celery import current_app
+
+    due = PendingTask.objects.filter(
+        created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds)
+    )
+    handed = 0
+    for pending in due.order_by("pk")[:1000]:
+        task = current_app.tasks.get(pending.task)
+        if task is None:
+            logger.error("pending task %s names no known task; kept", pending)
+            continue
+        if not _hand_over(pending.pk, task, pending.args):
+            break
+        handed += 1
+    return handed
 
 
 def notification_store(
@@ -102,8 +132,8 @@ def notification_send(*, user, kind: str, key: str, params: dict, url: str = "")
 
 
 def notifications_email_pending(*, older_than_seconds: int = 300, days: int = 2) -> int:
-    """E-mail what should have gone out already: notifications whose task was never queued
-    (the broker was down when they were made) or gave up. Returns how many were sent now.
+    """E-mail what should have gone out already: notifications whose e-mail task gave up
+    (the mail server was away through every retry). Returns how many were sent now.
 
     Celery beat runs it every few minutes; notification_email's lock and `emailed_at` keep
     it from sending anything twice, also beside a task that is still running.

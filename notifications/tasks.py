@@ -7,7 +7,7 @@ from django.conf import settings
 
 from civic.celery import app
 
-from .services import notification_email, notifications_email_pending
+from .services import notification_email, notifications_email_pending, pending_tasks_hand_over
 
 
 @shared_task(
@@ -24,10 +24,20 @@ def email_notification(notification_id: int) -> bool:
 
 @shared_task(name="notifications.email_pending", ignore_result=True)
 def email_pending() -> int:
-    """The safety net for e-mails whose task was never queued or gave up."""
+    """The safety net for e-mails whose task gave up."""
     return notifications_email_pending()
 
 
+@shared_task(name="notifications.hand_over_pending", ignore_result=True)
+def hand_over_pending() -> int:
+    """The safety net for tasks the broker could not take when a change committed."""
+    return pending_tasks_hand_over()
+
+
+app.conf.beat_schedule["notifications-hand-over-pending"] = {
+    "task": "notifications.hand_over_pending",
+    "schedule": float(settings.PENDING_TASKS_SWEEP_SECONDS),
+}
 app.conf.beat_schedule["notifications-email-pending"] = {
     "task": "notifications.email_pending",
     "schedule": float(settings.NOTIFICATION_EMAIL_SWEEP_SECONDS),

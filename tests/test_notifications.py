@@ -178,6 +178,25 @@ def test_a_broker_outage_never_turns_a_committed_move_into_a_500(client, monkeyp
     response = client.post(page, {"to": "rejected", "response": "No budget."})
     assert response.status_code == 302
     assert Initiative.objects.get(pk=review.pk).status == "rejected"
+    # Nobody heard yet, but the requests to tell them are kept, and handed over when the
+    # broker is back: the supporter hears exactly once.
+    from notifications.models import PendingTask
+    from notifications.services import pending_tasks_hand_over
+
+    kept = PendingTask.objects.filter(task=notify_status_change.name)
+    held = kept.count()  # the two decisions, and the second initiative's way to review
+    assert held >= 2 and all(p.attempts == 1 for p in kept)
+    assert not Notification.objects.filter(user=supporter).exists()
+    monkeypatch.undo()
+    assert pending_tasks_hand_over() == 0  # younger than a minute: its own hand-over may run
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=2)):
+        assert pending_tasks_hand_over() == held
+        assert pending_tasks_hand_over() == 0
+    assert not PendingTask.objects.filter(task=notify_status_change.name).exists()
+    assert Notification.objects.filter(user=supporter).count() == 1
 
 
 @pytest.mark.postgres

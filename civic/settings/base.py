@@ -196,7 +196,9 @@ POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
 # closes_at itself, so a late beat never lets a vote in after close).
 POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
 
-# Celery beat e-mails notifications whose task never ran (a broker outage) this often.
+# Celery beat hands the broker the tasks it could not take when a change committed (a
+# broker outage), and e-mails notifications whose e-mail task gave up, this often.
+PENDING_TASKS_SWEEP_SECONDS = env.int("PENDING_TASKS_SWEEP_SECONDS", default=60)
 NOTIFICATION_EMAIL_SWEEP_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_SECONDS", default=300)
 
 # Per-user actions per minute (City Dialogue); see civic.ratelimit.
