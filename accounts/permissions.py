@@ -81,5 +81,13 @@ def require_moderator(user) -> None:
         raise Forbidden(_("Only moderators can do this."), code="not_moderator")
 
 
+def require_staff_role(user, *, message, code: str | None = None) -> None:
+    """Officials and moderators only (the dashboard, the audit log, community review)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+    if not is_staff_role(user):
+        raise Forbidden(message, code=code)
+
+
 def can_grant_roles(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_superuser)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import is_moderator, is_official, require_citizen
+from accounts.permissions import is_moderator, is_official, require_citizen, require_staff_role
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
@@ -76,7 +76,14 @@ DECISIONS = {S.ACCEPTED, S.REJECTED, S.CHANGES_REQUESTED}
 SUPPORTABLE = {S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED}
 # The community may edit the proposal, and add documents, in these states.
 EDITABLE = {S.DRAFT, S.CHANGES_REQUESTED}
-DOSSIER_OPEN = {S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.ACCEPTED, S.IN_PROGRESS}
+DOSSIER_OPEN = {
+    S.DRAFT,
+    S.SUBMITTED,
+    S.UNDER_REVIEW,
+    S.CHANGES_REQUESTED,
+    S.ACCEPTED,
+    S.IN_PROGRESS,
+}
 
 NAME_MAX, DESCRIPTION_MAX, REASON_MAX, RESPONSE_MAX = 120, 5000, 2000, 5000
 TITLE_MAX, SUMMARY_MAX, BODY_MAX, TIMELINE_MAX = 200, 500, 20000, 200
@@ -241,9 +248,7 @@ def _office_type(upload) -> str | None:
                 with zf.open("mimetype") as entry:
                     raw = entry.read(MIMETYPE_ENTRY_MAX + 1)
                 mimetype = (
-                    raw.decode("ascii", "replace").strip()
-                    if len(raw) <= MIMETYPE_ENTRY_MAX
-                    else ""
+                    raw.decode("ascii", "replace").strip() if len(raw) <= MIMETYPE_ENTRY_MAX else ""
                 )
                 if mimetype == "application/vnd.oasis.opendocument.spreadsheet":
                     return mimetype
@@ -347,9 +352,10 @@ def community_slug(name: str) -> str:
 
 def _free_slug(base: str) -> str:
     """`base`, or `base-N` with the first N not taken; one query for all the taken ones."""
-    taken = set(
-        Community.objects.filter(slug__startswith=base).values_list("slug", flat=True)
-    ) | RESERVED_SLUGS
+    taken = (
+        set(Community.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+        | RESERVED_SLUGS
+    )
     slug, n = base, 1
     while slug in taken:
         n += 1
@@ -363,7 +369,9 @@ def community_register(*, actor, data: CommunityInput, logo=None) -> Community:
     fields = _validate_community(data)
     district_ids = _clean_district_ids(data.district_ids)
     logo_meta = (
-        _check_upload(logo, allowed={t: ALLOWED_FILES[t] for t in LOGO_TYPES}, max_bytes=LOGO_MAX_BYTES)
+        _check_upload(
+            logo, allowed={t: ALLOWED_FILES[t] for t in LOGO_TYPES}, max_bytes=LOGO_MAX_BYTES
+        )
         if logo is not None
         else None
     )
@@ -376,9 +384,7 @@ def community_register(*, actor, data: CommunityInput, logo=None) -> Community:
             community.districts.set(district_ids)
             if logo_meta:
                 community.logo.save(f"{community.pk}{logo_meta[1]}", logo, save=True)
-            Membership.objects.create(
-                community=community, user=actor, role=Membership.Role.LEAD
-            )
+            Membership.objects.create(community=community, user=actor, role=Membership.Role.LEAD)
     except IntegrityError:
         raise Conflict(_("A community with this name already exists."), code="name_taken") from None
     logger.info("community %s registered by user %s", community.pk, actor.pk)
@@ -428,12 +434,7 @@ COMMUNITY_MOVES = {
 
 def community_decide(*, actor, community_id: int, action: str, reason: str = "") -> Community:
     """A moderator or official approves, rejects, suspends or reinstates a community."""
-    if not getattr(actor, "is_authenticated", False):
-        from civic.errors import NotAuthenticated
-
-        raise NotAuthenticated()
-    if not (is_moderator(actor) or is_official(actor)):
-        raise Forbidden(_("Only moderators and officials review communities."))
+    require_staff_role(actor, message=_("Only moderators and officials review communities."))
     if action not in COMMUNITY_MOVES:
         raise InvalidInput(_("Unknown decision."))
     reason = clean_text(reason, name=_("Reason"), max_length=REASON_MAX, required=False)
@@ -443,9 +444,10 @@ def community_decide(*, actor, community_id: int, action: str, reason: str = "")
     with transaction.atomic():
         community = _get_community(community_id, lock=True)
         if community.status not in allowed_from:
-            raise Conflict(_("This community cannot be %(action)s now.") % {
-                "action": CommunityDecision.Action(action).label.lower()
-            })
+            raise Conflict(
+                _("This community cannot be %(action)s now.")
+                % {"action": CommunityDecision.Action(action).label.lower()}
+            )
         community.status = to
         community.status_reason = reason
         community.decided_at = timezone.now()
@@ -519,9 +521,7 @@ def _ensure_another_lead(membership: Membership) -> None:
         .exists()
     )
     if not others:
-        raise Conflict(
-            _("A community needs a lead: name another lead first."), code="last_lead"
-        )
+        raise Conflict(_("A community needs a lead: name another lead first."), code="last_lead")
 
 
 def membership_remove(*, actor, membership_id: int) -> None:
@@ -714,7 +714,9 @@ def initiative_update(*, actor, initiative_id: int, data: InitiativeInput) -> In
     with transaction.atomic():
         initiative = _get_initiative(initiative_id, lock=True)
         if initiative.status not in EDITABLE:
-            raise Conflict(_("The proposal can be edited only as a draft or when changes are requested."))
+            raise Conflict(
+                _("The proposal can be edited only as a draft or when changes are requested.")
+            )
         for key, value in fields.items():
             setattr(initiative, key, value)
         initiative.save()
@@ -730,9 +732,7 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
         response, name=_("Official response"), max_length=RESPONSE_MAX, required=False
     )
     initiative = _get_initiative(initiative_id)
-    who = {
-        mover for (frm, dest), mover in TRANSITIONS.items() if dest == to
-    }
+    who = {mover for (frm, dest), mover in TRANSITIONS.items() if dest == to}
     official = is_official(actor)
     member = _membership(actor, initiative.community_id) is not None
     if who == {OFFICIAL} and not official:

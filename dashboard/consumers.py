@@ -15,14 +15,14 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 
 from civic import realtime
-from civic.consumers import EnvelopeConsumer
+from civic.consumers import RESYNC_MIN_SECONDS, EnvelopeConsumer
 
 from .permissions import require_dashboard
 from .selectors import audience_of, dashboard_group, dashboard_snapshot, page_language
 
-# A client may ask for the state again at most this often; more frames in between are
-# ignored, save that one snapshot follows at the end of the interval (the last ask wins).
-RESYNC_INTERVAL_SECONDS = 1.0
+# A client may ask for the state again at most once a RESYNC_MIN_SECONDS, as on every socket;
+# here more frames in between are not refused but answered by one snapshot at the end of the
+# interval (the last ask wins), since a dashboard's page asks after every reconnect.
 
 
 class DashboardConsumer(EnvelopeConsumer):
@@ -59,7 +59,7 @@ class DashboardConsumer(EnvelopeConsumer):
             return
         if getattr(self, "_pending_resync", None) is not None:
             return  # one is already due at the end of the interval
-        wait = getattr(self, "_last_resync", float("-inf")) + RESYNC_INTERVAL_SECONDS
+        wait = getattr(self, "_last_resync", float("-inf")) + RESYNC_MIN_SECONDS
         wait -= time.monotonic()
         if wait <= 0:
             self._last_resync = time.monotonic()

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import is_staff_role
-from civic.errors import Forbidden, NotAuthenticated
+from accounts.permissions import require_staff_role
 
 
 def require_dashboard(user) -> None:
-    if not getattr(user, "is_authenticated", False):
-        raise NotAuthenticated()
-    if not is_staff_role(user):
-        raise Forbidden(
-            _("The dashboard is for akimat officials and moderators."), code="not_staff"
-        )
+    require_staff_role(
+        user, message=_("The dashboard is for akimat officials and moderators."), code="not_staff"
+    )

@@ -6,8 +6,6 @@ scripts then keep them live from the same payload over /ws/dashboard/.
 
 from __future__ import annotations
 
-import io
-import re
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -26,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import District
 from accounts.permissions import is_official, require_official
 from civic.errors import DomainError
+from civic.qr import qr_svg
 from civic.realtime import now_seq
 from civic.views import domain_error_response
 from communities.models import FocusArea, Initiative
@@ -348,21 +347,6 @@ def decide(request, initiative_id: int):
 # --- Projector --------------------------------------------------------------------------------
 
 
-def _qr_svg(data: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    svg = buffer.getvalue().decode()
-    svg = svg[svg.index("<svg") :]
-    # The wall's size, whatever unit the generator chose: the viewBox keeps it sharp.
-    head, rest = svg.split(">", 1)
-    head = re.sub(r'\s(width|height)="[^"]*"', "", head)
-    return f'{head} width="320" height="320">{rest}'
-
-
 def _has_event_codes(poll: Poll) -> bool:
     return EventCode.objects.filter(
         poll=poll, used_at__isnull=True, revoked_at__isnull=True
@@ -404,7 +388,7 @@ def projector(request, poll_id: int):
         # The guest scans, lands on the poll page at the code field and types the code from
         # the card; the codes themselves are never on the wall.
         context["codes_url"] = f"{vote_url}#id_code"
-        context["codes_qr_svg"] = mark_safe(_qr_svg(context["codes_url"]))  # noqa: S308 - ours
+        context["codes_qr_svg"] = mark_safe(qr_svg(context["codes_url"], size=320))  # noqa: S308 - ours
     return render(request, "dashboard/projector.html", context)
 
 

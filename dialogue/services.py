@@ -400,6 +400,16 @@ def session_reschedule(
     return session
 
 
+def _require_session_moderator(session: Session, actor) -> None:
+    """Officials, moderators and the session's hosts."""
+    if not getattr(actor, "is_authenticated", False):
+        from civic.errors import NotAuthenticated
+
+        raise NotAuthenticated()
+    if not is_session_moderator(session, actor):
+        raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+
+
 def _require_open(session: Session) -> None:
     now = timezone.now()
     if now < session.starts_at:
@@ -487,12 +497,7 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
         raise InvalidInput(_("Unknown moderation action."))
     question = _get(Question, question_id, message=_("No such question."))
     session = question.session
-    if not getattr(actor, "is_authenticated", False):
-        from civic.errors import NotAuthenticated
-
-        raise NotAuthenticated()
-    if not is_session_moderator(session, actor):
-        raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+    _require_session_moderator(session, actor)
     # Every action's reason lands in the audit log (jsonb): clean it whatever the action.
     if action == "hide":
         reason = _reason(reason)
@@ -540,12 +545,7 @@ def session_ban(*, actor, session_id: int, user_id: int, reason: str) -> Session
     """Remove a person from a session: they can no longer ask or upvote, and their questions
     still waiting for a moderator are hidden. Hosts, moderators and officials can't be banned."""
     session = _get(Session, session_id, message=_("No such session."))
-    if not getattr(actor, "is_authenticated", False):
-        from civic.errors import NotAuthenticated
-
-        raise NotAuthenticated()
-    if not is_session_moderator(session, actor):
-        raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+    _require_session_moderator(session, actor)
     reason = _reason(reason)
     from accounts.models import User
 
@@ -578,12 +578,7 @@ def session_ban(*, actor, session_id: int, user_id: int, reason: str) -> Session
 def session_unban(*, actor, session_id: int, user_id: int) -> None:
     """Let a removed person take part again (questions hidden by the ban stay hidden)."""
     session = _get(Session, session_id, message=_("No such session."))
-    if not getattr(actor, "is_authenticated", False):
-        from civic.errors import NotAuthenticated
-
-        raise NotAuthenticated()
-    if not is_session_moderator(session, actor):
-        raise Forbidden(_("Only moderators can do this."), code="not_moderator")
+    _require_session_moderator(session, actor)
     with transaction.atomic():
         session = _get(Session, session.pk, lock=True)
         ban = SessionBan.objects.filter(

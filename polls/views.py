@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import qrcode
-import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -17,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import is_official
 from civic.errors import DomainError
+from civic.qr import qr_svg
 from civic.realtime import now_seq
 from civic.views import domain_error_response
 
@@ -214,14 +211,6 @@ def manage_codes_revoke(request, poll_id: int, batch):
     return redirect("polls:manage_detail", poll_id=poll_id)
 
 
-def _qr_svg(data: str) -> str:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    svg = buffer.getvalue().decode()
-    return svg[svg.index("<svg") :]
-
-
 @_official_only
 def codes_print(request, poll_id: int, batch):
     poll = poll_get(poll_id=poll_id, user=request.user)
@@ -235,7 +224,7 @@ def codes_print(request, poll_id: int, batch):
         {
             "code": c,
             "url": f"{base}?code={c.code}",
-            "qr": mark_safe(_qr_svg(f"{base}?code={c.code}")),  # noqa: S308 - SVG we generate
+            "qr": mark_safe(qr_svg(f"{base}?code={c.code}")),  # noqa: S308 - SVG we generate
         }
         for c in codes
     ]
@@ -250,4 +239,4 @@ def poll_qr(request, poll_id: int):
     if poll is None:
         raise Http404
     url = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
-    return HttpResponse(_qr_svg(url), content_type="image/svg+xml")
+    return HttpResponse(qr_svg(url), content_type="image/svg+xml")
