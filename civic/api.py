@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from .errors import DomainError
+from .errors import UNREADABLE_BODY_ERRORS, DomainError, unreadable_body_error
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,18 @@ def _not_found(request, exc):
     return api.create_response(
         request, {"detail": _("Not found."), "code": "not_found"}, status=404
     )
+
+
+def _unreadable_body(request, exc):
+    # Raised when django-ninja reads the body (oversize, or consumed by the multipart parser):
+    # the sender's mistake, answered 413/415/400 and logged without a traceback.
+    error = unreadable_body_error(exc)
+    logger.warning("unreadable request body on %s: %s", request.path, exc)
+    return _domain_error(request, error)
+
+
+for _exc_class in UNREADABLE_BODY_ERRORS:
+    api.add_exception_handler(_exc_class, _unreadable_body)
 
 
 @api.exception_handler(Exception)

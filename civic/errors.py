@@ -7,6 +7,9 @@ close code. Messages are lazy translations, so they come out in the user's langu
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext_lazy as _
 
 
@@ -63,3 +66,43 @@ class RateLimited(DomainError):
     status = 429
     close_code = 4429
     default_message = _("Too many requests. Please wait a moment and try again.")
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    close_code = 4413
+    default_message = _("Too much data was sent at once. Send less and try again.")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    close_code = 4415
+    default_message = _(
+        "This address takes JSON: send the data with Content-Type: application/json."
+    )
+
+
+UNREADABLE_BODY_ERRORS = (
+    RequestDataTooBig,
+    RawPostDataException,
+    MultiPartParserError,
+    TooManyFilesSent,
+    TooManyFieldsSent,
+)
+
+
+def unreadable_body_error(exc: Exception) -> DomainError | None:
+    """The domain error for a request body Django could not read, or None for other errors.
+
+    Django raises these while a view, a middleware or django-ninja first touches request.body
+    or request.POST: a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart body that is not
+    one, or a JSON endpoint's body already consumed by the multipart parser. They are the
+    sender's mistake, so they answer 4xx (never 500), API and pages alike.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(code="too_large")
+    if isinstance(exc, RawPostDataException):
+        return UnsupportedMediaType(code="unsupported_media_type")
+    if isinstance(exc, UNREADABLE_BODY_ERRORS):
+        return InvalidInput(_("The form data sent could not be read."), code="malformed_body")
+    return None

@@ -1,12 +1,27 @@
 """Middleware: a signed-in user's chosen language applies wherever the URL does not name one;
 an empty 405 (a link followed to a POST-only address) becomes a page in the user's language;
-a NUL byte in a query string or form is refused before any view sees it."""
+a form body that cannot be read, or holds a NUL byte, is refused before any view sees it."""
+
+import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import JsonResponse
 from django.utils import translation
 from django.utils.translation import get_language_from_path
 from django.utils.translation import gettext_lazy as _
+
+from .errors import UNREADABLE_BODY_ERRORS, unreadable_body_error
+
+logger = logging.getLogger(__name__)
+
+
+def _refuse(request, error):
+    """A refused request: JSON under /api/, Birge's error page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(error.message), "code": error.code}, status=error.status)
+    from .views import domain_error_response
+
+    return domain_error_response(request, error)
 
 
 class UserLanguageMiddleware:
@@ -71,6 +86,26 @@ class MethodNotAllowedPage:
         return response
 
 
+class RefuseUnreadableBody:
+    """Reads a POST's form data first, so that a body Django cannot read (over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, a broken multipart body, too many fields) is answered 413 or
+    400 in the user's language and logged as a warning, instead of surfacing as an error in
+    whichever middleware or view touches request.POST first. JSON bodies are read by
+    django-ninja, whose handlers (civic.api) map the same errors."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST":
+            try:
+                request.POST  # noqa: B018 - parsing is the point
+            except UNREADABLE_BODY_ERRORS as exc:
+                logger.warning("unreadable request body on %s: %s", request.path, exc)
+                return _refuse(request, unreadable_body_error(exc))
+        return self.get_response(request)
+
+
 class RefuseNulBytes:
     """PostgreSQL cannot store or even compare text holding a NUL byte (SQLite can), so a
     filter like ?status=%00 would fail deep in a query. No person types one: refuse the whole
@@ -90,13 +125,10 @@ class RefuseNulBytes:
     def __call__(self, request):
         if self._has_nul(request.GET) or (request.method == "POST" and self._has_nul(request.POST)):
             from .errors import InvalidInput
-            from .views import domain_error_response
 
             error = InvalidInput(
                 _("The request contains characters that are not allowed."),
                 code="invalid_characters",
             )
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": str(error.message), "code": error.code}, status=400)
-            return domain_error_response(request, error)
+            return _refuse(request, error)
         return self.get_response(request)
