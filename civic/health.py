@@ -1,4 +1,6 @@
-"""GET /healthz: the state of the database, the cache and the channel layer."""
+"""GET /healthz (liveness: the process answers; 503 only without a database) and GET /readyz
+(readiness: 503 while any dependency this deployment needs is down, so a proxy or an
+orchestrator sends no traffic to a worker that cannot serve it)."""
 
 from __future__ import annotations
 
@@ -57,3 +59,37 @@ def healthz(request):
         "database_vendor": connection.vendor,
     }
     return JsonResponse(body, status=503 if status == "error" else 200)
+
+
+def _broker_status() -> str:
+    """The Celery broker, where tasks go to a worker (not used when tasks run in-process)."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "ok"
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return "ok"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {
+        "database": _database_status(),
+        "cache": _cache_status(),
+        "channel_layer": channel_layer_status(),
+        "broker": _broker_status(),
+    }
+    failing = [name for name, state in checks.items() if state != "ok"]
+    body = {"status": "not ready" if failing else "ready", "checks": checks, "failing": failing}
+    return JsonResponse(body, status=503 if failing else 200)

@@ -7,10 +7,11 @@ from django.urls import include, path, re_path
 
 from . import views
 from .api import api, api_not_found
-from .health import healthz
+from .health import healthz, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # The bare root would be django-ninja's HTML 404; the API answers JSON everywhere.
     path("api/v1/", api_not_found),
     path("api/v1/", api.urls),

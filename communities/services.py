@@ -572,9 +572,7 @@ def invite_create(*, actor, community_id: int, email: str) -> CommunityInvite:
             invite = CommunityInvite.objects.get(
                 community=community, email=email, accepted_at__isnull=True
             )
-    from .tasks import send_invite
-
-    enqueue_on_commit(send_invite, invite.pk)
+    enqueue_on_commit("communities.send_invite", invite.pk)
     return invite
 
 
@@ -801,9 +799,7 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
                 target=initiative,
                 data={"from": frm, "to": to, "response": response},
             )
-        from .tasks import notify_status_change
-
-        enqueue_on_commit(notify_status_change, change.pk)
+        enqueue_on_commit("communities.notify_status_change", change.pk)
         mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
     logger.info("initiative %s: %s → %s by user %s", initiative.pk, frm, to, actor.pk)
     return initiative

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from notifications.models import Notification
 from notifications.services import enqueue_on_commit, notification_store, one_line
-from notifications.tasks import email_notification
 
 from .models import CommunityInvite, Initiative, InitiativeStatusChange, Membership
 
@@ -72,7 +71,7 @@ def notify_status_change(change_id: int) -> int:
     # Each e-mail is queued once the rows are committed (each store is its own transaction).
     pending = Notification.objects.filter(key=key, user_id__in=recipients, emailed_at__isnull=True)
     for note_id in pending.order_by("user_id").values_list("pk", flat=True):
-        enqueue_on_commit(email_notification, note_id)
+        enqueue_on_commit("notifications.email_notification", note_id)
     return len(recipients)
 
 

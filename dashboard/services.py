@@ -17,6 +17,7 @@ from audit.services import audit_record
 from civic.errors import Conflict, InvalidInput, NotFound
 from communities.models import FocusArea, Initiative
 from communities.selectors import initiative_list
+from notifications.services import enqueue_on_commit
 from polls.models import Poll
 from polls.selectors import poll_counts
 
@@ -68,24 +69,9 @@ def export_create(
             target=export,
             data={"kind": kind, "format": format, "poll": poll_id, "filters": clean},
         )
-        transaction.on_commit(lambda: export_enqueue(export_id=export.pk))
+        # The one enqueue path: an export whose task the broker lost is handed over again.
+        enqueue_on_commit("dashboard.run_export", str(export.pk))
     return export
-
-
-def export_enqueue(*, export_id: int) -> None:
-    """Hand the export to Celery after commit. Never raises: in the embedded mode the task
-    runs here and then (EAGER_PROPAGATES) its failure would surface in the request that asked
-    for it; with a broker that cannot be reached the export would wait forever. Either way
-    the export is marked failed and the page says so."""
-    from .tasks import run_export
-
-    try:
-        run_export.delay(export_id)
-    except Exception as exc:
-        logger.warning("export %s could not run", export_id, exc_info=True)
-        Export.objects.filter(pk=export_id).exclude(state=Export.State.DONE).update(
-            state=Export.State.FAILED, error=type(exc).__name__[:300]
-        )
 
 
 def export_open(*, actor, export_id: int):

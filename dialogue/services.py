@@ -184,9 +184,7 @@ def comment_post(*, actor, thread_id: int, body: str, parent_id: int | None = No
         )
         Thread.objects.filter(pk=thread.pk).update(last_activity_at=Now())
         ThreadFollow.objects.get_or_create(thread=thread, user=actor)
-        from .tasks import notify_comment
-
-        enqueue_on_commit(notify_comment, comment.pk)
+        enqueue_on_commit("dialogue.notify_comment", comment.pk)
         _activity()
     return comment
 
@@ -244,9 +242,7 @@ def comment_mark_answer(*, actor, comment_id: int) -> Thread:
             actor=actor, action="thread.answer", target=thread, data={"comment": comment.pk}
         )
         if changed:
-            from .tasks import notify_answer_marked
-
-            enqueue_on_commit(notify_answer_marked, thread.pk, comment.pk)
+            enqueue_on_commit("dialogue.notify_answer_marked", thread.pk, comment.pk)
         _activity()
     return thread
 
@@ -535,9 +531,7 @@ def question_moderate(*, actor, question_id: int, action: str, reason: str = "")
         )
         mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
         if action == "answer":
-            from .tasks import notify_question_answered
-
-            enqueue_on_commit(notify_question_answered, question.pk)
+            enqueue_on_commit("dialogue.notify_question_answered", question.pk)
     return question
 
 

@@ -15,10 +15,11 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(PendingTask)
 class PendingTaskAdmin(admin.ModelAdmin):
-    """What the broker has not taken yet (Celery beat hands it over): normally empty."""
+    """Tasks asked for and not finished yet (Celery beat hands them over again): normally
+    only the last few seconds' worth."""
 
-    list_display = ["task", "args", "attempts", "created_at"]
-    readonly_fields = ["task", "args", "attempts", "created_at"]
+    list_display = ["task", "args", "attempts", "created_at", "handed_at"]
+    readonly_fields = ["task", "args", "attempts", "created_at", "handed_at"]
 
     def has_add_permission(self, request):
         return False

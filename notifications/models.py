@@ -49,17 +49,21 @@ class Notification(models.Model):
 
 
 class PendingTask(models.Model):
-    """A task a committed change asked for, kept until the broker has taken it.
+    """A task a committed change asked for, kept until that task has run.
 
-    Written in the change's own transaction (a transactional outbox): if the broker is down
-    when the change commits, the row stays and Celery beat hands the task over later, so no
-    notification is lost to an outage. The tasks are safe to run twice.
+    Written in the change's own transaction (a transactional outbox) and deleted only when
+    the task has finished (not when the broker took it: Redis may restart empty and lose its
+    queue). Celery beat hands over again what was never handed over, or was handed over and
+    not done within the lease, so no notification or export is lost to an outage. The tasks
+    are safe to run twice.
     """
 
     task = models.CharField(max_length=200)
     args = models.JSONField(default=list)
+    # Hand-overs the broker accepted; past PENDING_TASKS_MAX_ATTEMPTS the row waits for an operator.
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    handed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

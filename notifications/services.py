@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from .messages import render
@@ -27,47 +28,90 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def enqueue_on_commit(task, *args) -> None:
-    """Queue a Celery task once the current transaction commits; never fail the caller.
+# The outbox row's id travels with the task in this message header; when the task has run,
+# the row goes (civic.celery's task_postrun receiver calls pending_task_done).
+OUTBOX_HEADER = "birge_outbox_id"
 
-    The request is written down in the same transaction (PendingTask) and handed to the
-    broker after commit. If that fails (a broker outage, or in eager mode the task's own
-    error) it is logged, the request that made the change still succeeds, and
-    pending_tasks_hand_over tries again from Celery beat.
+
+def enqueue_on_commit(task_name: str, *args) -> None:
+    """Run the Celery task named `task_name` once the current transaction commits; never fail
+    the caller. The one way services ask for a task: by name, so no service imports a task.
+
+    The request is written down in the same transaction (PendingTask, a transactional outbox)
+    and handed to the broker after commit. The row stays until the task has run: if the
+    broker loses the message (Redis restarted empty) or never took it (an outage), Celery beat
+    hands it over again (pending_tasks_hand_over). The tasks are safe to run twice.
     """
-    pending = PendingTask.objects.create(task=task.name, args=list(args))
-    transaction.on_commit(lambda: _hand_over(pending.pk, task, args))
+    pending = PendingTask.objects.create(task=task_name, args=list(args))
+    transaction.on_commit(lambda: _hand_over(pending.pk, task_name, list(args)))
 
 
-def _hand_over(pending_id: int, task, args) -> bool:
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("could not enqueue %s%r; beat will try again", task.name, tuple(args))
-        PendingTask.objects.filter(pk=pending_id).update(attempts=F("attempts") + 1)
+def _hand_over(pending_id: int, task_name: str, args: list) -> bool:
+    task = current_app.tasks.get(task_name)
+    if task is None:
+        logger.error("pending task %s names no known task; kept", task_name)
         return False
-    PendingTask.objects.filter(pk=pending_id).delete()
+    # Counted as an attempt once the broker has it; set back if the broker would not take it,
+    # so an outage spends no attempts and the next sweep tries again.
+    PendingTask.objects.filter(pk=pending_id).update(
+        handed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    try:
+        # In the embedded mode (eager) the task runs right here, and its row is gone after.
+        task.apply_async(args=args, headers={OUTBOX_HEADER: pending_id})
+    except Exception:
+        logger.warning(
+            "could not run or enqueue %s%r; beat will try again",
+            task_name,
+            tuple(args),
+            exc_info=True,
+        )
+        # Due again at the next sweep. A broker that refused spent no attempt; an eager task
+        # that ran and failed did.
+        spent = 1 if current_app.conf.task_always_eager else 0
+        PendingTask.objects.filter(pk=pending_id).update(
+            handed_at=None, attempts=F("attempts") - 1 + spent
+        )
+        return False
     return True
 
 
-def pending_tasks_hand_over(*, older_than_seconds: int = 60) -> int:
-    """Hand the broker what it could not take when it was asked; returns how many it took.
+def pending_task_done(*, pending_id: int) -> None:
+    """The task an outbox row asked for has run: the row has done its job."""
+    PendingTask.objects.filter(pk=pending_id).delete()
 
-    Only rows older than a minute: a younger one may still be on its way from its own
-    on_commit. Stops at the first failure (the broker is still away).
+
+def pending_tasks_hand_over(
+    *,
+    older_than_seconds: int | None = None,
+    lease_seconds: int | None = None,
+    max_attempts: int | None = None,
+) -> int:
+    """Hand the broker again what no task has finished; returns how many it took.
+
+    Rows never handed over are due after `older_than_seconds` (a younger one may still be on
+    its way from its own on_commit); rows handed over but not done after `lease_seconds`
+    (the broker lost them, or the task failed). After `max_attempts` a row is left for an
+    operator, with an error logged. Stops at the first failure (the broker is still away).
     """
-    from celery import current_app
-
+    older = settings.PENDING_TASKS_SWEEP_SECONDS if older_than_seconds is None else older_than_seconds
+    lease = settings.PENDING_TASKS_LEASE_SECONDS if lease_seconds is None else lease_seconds
+    limit = settings.PENDING_TASKS_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    now = timezone.now()
     due = PendingTask.objects.filter(
-        created_at__lte=timezone.now() - timedelta(seconds=older_than_seconds)
+        Q(handed_at__isnull=True, created_at__lte=now - timedelta(seconds=older))
+        | Q(handed_at__lte=now - timedelta(seconds=lease))
     )
+    given_up = due.filter(attempts__gte=limit)
+    if given_up.exists():
+        logger.error(
+            "%d pending tasks failed %d times and are kept for an operator (admin: pending tasks)",
+            given_up.count(),
+            limit,
+        )
     handed = 0
-    for pending in due.order_by("pk")[:1000]:
-        task = current_app.tasks.get(pending.task)
-        if task is None:
-            logger.error("pending task %s names no known task; kept", pending)
-            continue
-        if not _hand_over(pending.pk, task, pending.args):
+    for pending in due.filter(attempts__lt=limit).order_by("pk")[:1000]:
+        if not _hand_over(pending.pk, pending.task, pending.args):
             break
         handed += 1
     return handed
@@ -123,11 +167,9 @@ def notification_send(*, user, kind: str, key: str, params: dict, url: str = "")
     Safe to run twice: the second run finds the stored row, and its e-mail task sends
     nothing that was sent before.
     """
-    from .tasks import email_notification
-
     note, _created = notification_store(user=user, kind=kind, key=key, params=params, url=url)
     if note.emailed_at is None:
-        enqueue_on_commit(email_notification, note.pk)
+        enqueue_on_commit("notifications.email_notification", note.pk)
     return note
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import task_postrun
 from django.conf import settings
 
 from civic.celery import app
 
-from .services import notification_email, notifications_email_pending, pending_tasks_hand_over
+from .services import (
+    OUTBOX_HEADER,
+    notification_email,
+    notifications_email_pending,
+    pending_task_done,
+    pending_tasks_hand_over,
+)
 
 
 @shared_task(
@@ -42,3 +49,16 @@ app.conf.beat_schedule["notifications-email-pending"] = {
     "task": "notifications.email_pending",
     "schedule": float(settings.NOTIFICATION_EMAIL_SWEEP_SECONDS),
 }
+
+
+@task_postrun.connect(dispatch_uid="notifications.outbox_done")
+def _outbox_row_done(sender=None, task=None, state=None, **_kwargs):
+    """A task handed over from the outbox has run: its row goes. A failed or retried task
+    keeps its row, and beat hands it over again after the lease."""
+    request = getattr(task, "request", None)
+    # Custom headers are request attributes on a worker, and in request.headers when eager.
+    pending_id = getattr(request, OUTBOX_HEADER, None) or (
+        getattr(request, "headers", None) or {}
+    ).get(OUTBOX_HEADER)
+    if pending_id and state == "SUCCESS":
+        pending_task_done(pending_id=int(pending_id))

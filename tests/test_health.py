@@ -18,6 +18,14 @@ def test_healthz_ok(client, settings):
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_readyz_ready_when_everything_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ready" and body["failing"] == []
+    assert set(body["checks"]) == {"database", "cache", "channel_layer", "broker"}
+
+
 @pytest.mark.redis
 def test_healthz_reports_redis_backed_parts(client, settings):
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
@@ -64,8 +72,12 @@ def test_healthz_degraded_but_up_when_redis_is_down(tmp_path):
         import httpx
 
         response = httpx.get(server.url + "/healthz", timeout=15)
+        ready = httpx.get(server.url + "/readyz", timeout=15)
     finally:
         server.stop()
+    # Alive (a restart would not bring Redis back), but not ready for traffic.
+    assert ready.status_code == 503
+    assert {"cache", "channel_layer", "broker"} <= set(ready.json()["failing"])
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"

@@ -138,18 +138,20 @@ def test_an_invitation_subject_never_carries_a_line_break(django_capture_on_comm
 
 
 def test_enqueue_on_commit_logs_and_swallows_a_failing_enqueue(
-    django_capture_on_commit_callbacks, caplog
+    django_capture_on_commit_callbacks, caplog, monkeypatch
 ):
-    class Broken:
-        name = "broken.task"
+    def outage(*args, **kwargs):
+        raise ConnectionError("broker is down")
 
-        def delay(self, *args):
-            raise ConnectionError("broker is down")
-
+    monkeypatch.setattr(notify_status_change, "apply_async", outage)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        enqueue_on_commit(Broken(), 1, 2)
+        enqueue_on_commit("communities.notify_status_change", 1, 2)
     assert len(callbacks) == 1
-    assert "could not enqueue broken.task(1, 2)" in caplog.text
+    assert "could not run or enqueue communities.notify_status_change(1, 2)" in caplog.text
+    from notifications.models import PendingTask
+
+    [kept] = PendingTask.objects.filter(task="communities.notify_status_change")
+    assert kept.args == [1, 2] and kept.handed_at is None
 
 
 @pytest.mark.postgres
@@ -162,7 +164,7 @@ def test_a_broker_outage_never_turns_a_committed_move_into_a_500(client, monkeyp
     def outage(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(notify_status_change, "delay", outage)
+    monkeypatch.setattr(notify_status_change, "apply_async", outage)
     client.force_login(OfficialFactory())
     response = client.post(
         f"/api/v1/initiatives/{initiative.pk}/transition",
@@ -258,7 +260,7 @@ def test_the_sweep_emails_what_a_broker_outage_kept_back_and_only_once(
     def outage(*args, **kwargs):
         raise ConnectionError("broker is down")
 
-    monkeypatch.setattr(email_notification, "delay", outage)
+    monkeypatch.setattr(email_notification, "apply_async", outage)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         note = notification_send(user=person, kind="initiative.status", key="k-1", params={})

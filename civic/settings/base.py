@@ -200,6 +200,10 @@ POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
 # Celery beat hands the broker the tasks it could not take when a change committed (a
 # broker outage), and e-mails notifications whose e-mail task gave up, this often.
 PENDING_TASKS_SWEEP_SECONDS = env.int("PENDING_TASKS_SWEEP_SECONDS", default=60)
+# A task handed to the broker and not finished within the lease is handed over again (the
+# broker lost it, or it failed); after so many hand-overs it waits for an operator.
+PENDING_TASKS_LEASE_SECONDS = env.int("PENDING_TASKS_LEASE_SECONDS", default=300)
+PENDING_TASKS_MAX_ATTEMPTS = env.int("PENDING_TASKS_MAX_ATTEMPTS", default=10)
 NOTIFICATION_EMAIL_SWEEP_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_SECONDS", default=300)
 
 # Per-user actions per minute (City Dialogue); see civic.ratelimit.
@@ -316,10 +320,27 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # An outage fails every request and tick the same way: the same warning or traceback
+    # is logged once a LOG_REPEAT_SECONDS, with a count of the ones dropped.
+    "filters": {
+        "throttle": {
+            "()": "civic.logging.ThrottleRepeats",
+            "seconds": env.float("LOG_REPEAT_SECONDS", default=60.0),
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["throttle"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (on with DEBUG) would log errors a second time,
+        # unthrottled: everything goes through the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "celery": {"level": "INFO"},
     },
 }
