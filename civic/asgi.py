@@ -4,8 +4,8 @@ Birge's views are synchronous. Under Django's ASGI handler every sync request pa
 several sync/async thread hops (measured on this 2-core machine: ~6.9 ms CPU for a
 one-query API call, against ~2 ms through the WSGI handler), so HTTP requests are handed
 to the WSGI handler on a bounded thread pool instead, in the same server process that
-serves the websockets. Websockets are only accepted from an allowed Origin and carry the
-Django session user.
+serves the websockets. Websockets are only accepted from the site's own origin (scheme, host
+and port: civic/origin.py) and carry the Django session user.
 """
 
 import os
@@ -23,9 +23,9 @@ django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from civic.origin import SameOriginValidator  # noqa: E402
 from civic.routing import websocket_urlpatterns  # noqa: E402
 
 _http_threads = ThreadPoolExecutor(
@@ -62,7 +62,7 @@ async def _lifespan(scope, receive, send):
 application = ProtocolTypeRouter(
     {
         "http": PooledWsgiToAsgi(django_wsgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
         "lifespan": _lifespan,

@@ -10,6 +10,9 @@ from .base import env
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# In-process websocket tests (channels' WebsocketCommunicator) send no Host header, so a
+# socket's own origin is unknown there: the Origin they send (tests/conftest.py) is trusted.
+CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, "http://localhost:8000"]  # noqa: F405
 CACHE_KEY_PREFIX = "birge-test"
 CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX  # noqa: F405
 STORAGES["staticfiles"] = {  # noqa: F405
