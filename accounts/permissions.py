@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
@@ -91,3 +92,11 @@ def require_staff_role(user, *, message, code: str | None = None) -> None:
 
 def can_grant_roles(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_superuser)
+
+
+def can_read_api_docs(user) -> bool:
+    """The API's interactive docs and OpenAPI schema: public unless API_DOCS_PUBLIC is off
+    (production's default), then only for Birge's staff roles and Django admin staff."""
+    if settings.API_DOCS_PUBLIC:
+        return True
+    return is_staff_role(user) or bool(getattr(user, "is_staff", False) and user.is_active)

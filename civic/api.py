@@ -7,15 +7,32 @@ Browsers authenticate with the Django session; unsafe methods then need the CSRF
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from accounts.permissions import can_read_api_docs
+
 from .errors import UNREADABLE_BODY_ERRORS, DomainError, unreadable_body_error
 
 logger = logging.getLogger(__name__)
+
+
+def _docs_if_allowed(view):
+    """The docs and the OpenAPI schema answer 404, as if absent, to whoever may not read them
+    (API_DOCS_PUBLIC off: production's default)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not can_read_api_docs(request.user):
+            return api_not_found(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
 
 api = NinjaAPI(
     title="Birge API",
@@ -24,6 +41,7 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    docs_decorator=_docs_if_allowed,
 )
 
 

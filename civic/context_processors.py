@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from accounts.permissions import is_citizen, is_moderator, is_official
+from accounts.permissions import can_read_api_docs, is_citizen, is_moderator, is_official
 
 
 def birge(request):
@@ -16,4 +16,5 @@ def birge(request):
         "is_moderator": is_moderator(user) if user else False,
         "is_citizen": is_citizen(user) if user else False,
         "demo_mode": settings.DEMO_MODE,
+        "api_docs_visible": can_read_api_docs(user),
     }

@@ -178,3 +178,66 @@ def test_finding_unreadable_bodies_on_pages_are_4xx_pages(who, body, content_typ
             failures.append((url, response.status_code))
     assert failures == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --- The API docs (issue 10, "Headers") ------------------------------------------------------
+
+
+def test_finding_api_docs_off_in_production():
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "DJANGO_", "API_DOCS", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="civic.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        DJANGO_ALLOWED_HOSTS="birge.example",
+    )
+    code = "import django; django.setup(); from django.conf import settings; "
+    out = subprocess.run(
+        [sys.executable, "-c", code + "print(settings.API_DOCS_PUBLIC)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    env["API_DOCS_PUBLIC"] = "true"
+    out = subprocess.run(
+        [sys.executable, "-c", code + "print(settings.API_DOCS_PUBLIC)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs", "/api/v1/openapi.json"])
+def test_api_docs_when_not_public_are_404_except_for_staff(settings, path, citizen, official):
+    settings.API_DOCS_PUBLIC = False
+    client = Client()
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    client.force_login(citizen)
+    assert client.get(path).status_code == 404
+    client.force_login(official)
+    assert client.get(path).status_code == 200
+    settings.API_DOCS_PUBLIC = True
+    assert Client().get(path).status_code == 200
+
+
+def test_the_footer_links_the_api_docs_only_when_they_can_be_read(settings, client):
+    assert b'href="/api/v1/docs"' in client.get("/en/").content
+    settings.API_DOCS_PUBLIC = False
+    assert b'href="/api/v1/docs"' not in client.get("/en/").content

@@ -313,6 +313,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "civic.views.csrf_failure"
 
 # --- API -------------------------------------------------------------------------------------
+# /api/v1/docs and /api/v1/openapi.json for everyone; off (production's default), only staff
+# roles and admin staff see them, everyone else gets a 404.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
 

@@ -12,6 +12,9 @@ DEMO_MODE = env.bool("BIRGE_DEMO_MODE", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
+# The API docs list every endpoint; a city opens them to the public deliberately.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
