@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
 from civic.errors import Forbidden, InvalidInput
+from civic.realtime import rights_changed_on_commit
 
 from .models import District, Role, User
 from .permissions import can_grant_roles
@@ -85,6 +86,7 @@ def role_grant(*, actor: User | None, user: User, role: Role) -> bool:
         if not had:
             user.groups.add(group)
             audit_record(actor=actor, action="role.grant", target=user, data={"role": role.value})
+            rights_changed_on_commit(user.pk)  # open sockets move to what the role shows
     user.__dict__.pop("_birge_roles", None)
     if not had:
         logger.info("role %s granted to user %s by %s", role.value, user.pk, _who(actor))
@@ -101,6 +103,7 @@ def role_revoke(*, actor: User | None, user: User, role: Role) -> bool:
         if had:
             user.groups.remove(group)
             audit_record(actor=actor, action="role.revoke", target=user, data={"role": role.value})
+            rights_changed_on_commit(user.pk)  # open sockets showing what it allowed close
     user.__dict__.pop("_birge_roles", None)
     if had:
         logger.info("role %s revoked from user %s by %s", role.value, user.pk, _who(actor))

@@ -1,21 +1,43 @@
-"""The base websocket consumer: authorize, join groups, send a snapshot, forward events.
+"""The base websocket consumer: authorize, join groups, send a snapshot, forward events, and
+keep asking whether the socket's user may still see what it carries.
 
 Subclasses say which groups a socket joins, who may connect, and what the snapshot is;
 they carry messages and hold no business logic. Incoming frames are validated here.
+
+A socket follows its user's rights. Services that change them (a role, a ban) and the
+sign-out and password signals push `rights.changed` to the user's group after commit; the
+socket then loads its user afresh from its session and authorizes again: 4401 when the
+session is gone, expired or no longer valid (a password change), the refusal's own code
+(4403, 4404) when authorize() refuses. Every few seconds (REALTIME_RECHECK_SECONDS) it does
+so unasked too, which covers expiry and a push lost in a Redis outage; every snapshot is
+checked the same way first. A closed socket sends nothing more.
+
+The channel layer (Redis) is never needed for the handshake: a socket that cannot join its
+groups still gets its snapshot from the database, and joins them on a later re-check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 import time
 from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
 from django.utils import timezone
 
-from .errors import DomainError
-from .realtime import EVENT_ERROR, envelope
+from accounts.selectors import session_user
+
+from . import realtime
+from .errors import DomainError, NotAuthenticated
+from .realtime import EVENT_ERROR, envelope, session_digest
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +45,73 @@ MAX_FRAME_BYTES = 4096
 CLOSE_TOO_BIG = 1009
 # A snapshot costs queries; a client asking for more than one a second gets the last one only.
 RESYNC_MIN_SECONDS = 1.0
+# A channel-layer call that takes longer than this is treated as failed (Redis unreachable).
+LAYER_TIMEOUT = 1.0
+# One warning per outage and process, not one per socket.
+WARN_EVERY_SECONDS = 60.0
+_last_warning: dict[str, float] = {}
+
+
+def _warn_now_and_then(key: str, message: str, *args) -> None:
+    now = time.monotonic()
+    if now - _last_warning.get(key, float("-inf")) >= WARN_EVERY_SECONDS:
+        _last_warning[key] = now
+        logger.warning(message, *args)
 
 
 class EnvelopeConsumer(AsyncWebsocketConsumer):
     """Listen-only by default: the only frame a client may send is {"type": "resync"}."""
 
     async def authorize(self) -> None:
-        """Raise a DomainError to refuse the socket (its close_code is sent)."""
+        """Raise a DomainError to refuse the socket (its close_code is sent). Runs again on
+        every re-check, with scope["user"] loaded afresh."""
 
     async def groups_for(self) -> list[str]:
+        """The groups of what this socket shows, for its user as authorize() last saw them."""
+        return []
+
+    def watched(self) -> list[tuple[str, int]]:
+        """The (topic, item) pairs this socket keeps the realtime ticker pushing."""
         return []
 
     async def snapshot(self) -> dict[str, Any] | None:
         return None
+
+    # --- Lifecycle --------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        # As channels' own, except that the channel layer is joined in connect() and may
+        # fail there without failing the handshake (channels subscribes before anything).
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = None
+        self.base_send = send
+        self._channel_ready = asyncio.Event()
+        self._closing = False
+        self._recheck_lock = asyncio.Lock()
+        self._recheck_task: asyncio.Task | None = None
+        self.joined: set[str] = set()  # the groups this socket should be in
+        self._added: set[str] = set()  # the groups it is in
+        self._watching: list[tuple[str, int]] = []
+        self.user_id: int | None = None
+        self.session_key: str | None = None
+        try:
+            await await_many_dispatch([receive, self._receive_from_layer], self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            self._stop_rechecks()
+
+    async def _receive_from_layer(self):
+        await self._channel_ready.wait()
+        while True:
+            try:
+                return await self.channel_layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the core Redis layer polls Redis for every message
+                _warn_now_and_then("layer", "channel layer unavailable (%r); retrying", exc)
+                await asyncio.sleep(recheck_seconds())
 
     async def connect(self):
         # Accept first, then close with a code, so the browser sees why it was refused.
@@ -46,19 +122,154 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, str(exc.message))
             await self.close(code=exc.close_code)
             return
-        self.joined: list[str] = await self.groups_for()
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.send_snapshot()
+        user = self.scope.get("user")
+        if getattr(user, "is_authenticated", False):
+            self.user_id = user.pk
+            self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self._watching = list(self.watched())
+        for item in self._watching:
+            realtime.watch(*item)
+        self.joined = await self._wanted_groups()
+        await self._join_layer()  # before the snapshot, so no update falls in between
+        await self.send_snapshot(recheck=False)  # authorize() has just run
+        self._recheck_task = asyncio.ensure_future(self._recheck_loop())
 
     async def disconnect(self, code):
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        self._closing = True
+        self._stop_rechecks()
+        await self._leave_groups()
+        for item in self._watching:
+            realtime.unwatch(*item)
+        self._watching = []
 
-    async def send_snapshot(self) -> None:
+    def _stop_rechecks(self) -> None:
+        task = getattr(self, "_recheck_task", None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    # --- The channel layer ------------------------------------------------------------------
+
+    async def _wanted_groups(self) -> set[str]:
+        groups = set(await self.groups_for())
+        if self.user_id is not None:
+            groups.add(realtime.user_group(self.user_id))
+        return groups
+
+    async def _join_layer(self) -> bool:
+        """Be in every wanted group. False if the layer cannot be reached now (logged once in a
+        while per process); the periodic re-check tries again."""
+        if self.channel_layer is None:
+            return True
+        try:
+            if self.channel_name is None:
+                self.channel_name = await asyncio.wait_for(
+                    self.channel_layer.new_channel(), LAYER_TIMEOUT
+                )
+                self._channel_ready.set()
+            for group in sorted(self.joined - self._added):
+                await asyncio.wait_for(
+                    self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT
+                )
+                self._added.add(group)
+        except Exception as exc:  # TimeoutError, ConnectionError, OSError...
+            _warn_now_and_then(
+                "layer",
+                "channel layer unavailable (%r): sockets get their snapshot from the database "
+                "and join their groups when it is back",
+                exc,
+            )
+            return False
+        return True
+
+    async def _leave_groups(self, groups: set[str] | None = None) -> None:
+        for group in list(self._added if groups is None else groups & self._added):
+            self._added.discard(group)
+            try:
+                await asyncio.wait_for(
+                    self.channel_layer.group_discard(group, self.channel_name), LAYER_TIMEOUT
+                )
+            except Exception as exc:  # the subscription lapses with the connection anyway
+                logger.debug("leaving %s failed: %r", group, exc)
+
+    # --- Rights -----------------------------------------------------------------------------
+
+    async def recheck_rights(self, *, snapshot_follows: bool = False) -> bool:
+        """Authorize again with the user as the session says now. False if the socket was
+        closed for it. If what the user may see changed (an official who is now a citizen),
+        the socket moves to the other groups and, unless one follows, gets a new snapshot."""
+        async with self._recheck_lock:
+            if self._closing:
+                return False
+            if self.user_id is not None:
+                user = await database_sync_to_async(session_user)(self.session_key)
+                if user is None or user.pk != self.user_id:
+                    await self._close_for(NotAuthenticated())
+                    return False
+                self.scope["user"] = user
+            try:
+                await self.authorize()
+            except DomainError as exc:
+                await self._close_for(exc)
+                return False
+            wanted = await self._wanted_groups()
+            if wanted == self.joined:
+                return True
+            self.joined = wanted
+            await self._leave_groups(self._added - wanted)
+            await self._join_layer()
+        if not snapshot_follows:
+            await self.send_snapshot(recheck=False)
+        return True
+
+    async def _close_for(self, exc: DomainError) -> None:
+        # The flag first: nothing queued behind this (a group event, a snapshot) goes out.
+        self._closing = True
+        await self.close(code=exc.close_code, reason=exc.code[:100])
+        await self._leave_groups()
+        self._stop_rechecks()
+
+    async def rights_changed(self, event):
+        """rights.changed: the user's roles, bans, password or sessions changed."""
+        if self._closing:
+            return
+        signed_out = event.get("session")
+        if signed_out and self.session_key and signed_out == session_digest(self.session_key):
+            await self._close_for(NotAuthenticated())
+            return
+        await self.recheck_rights()
+
+    async def _recheck_loop(self) -> None:
+        """Session expiry, a push lost in an outage, groups not joined yet: every few seconds
+        (jittered, so the sockets of one restart do not re-check in step)."""
+        while not self._closing:
+            await asyncio.sleep(recheck_seconds() * random.uniform(0.8, 1.0))
+            try:
+                if self.user_id is not None and not await self.recheck_rights():
+                    return
+                missing = self.channel_name is None or self._added != self.joined
+                if self.channel_layer is not None and missing and await self._join_layer():
+                    # Whatever was pushed while it was out is in this snapshot.
+                    await self.send_snapshot(recheck=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database down: keep the socket, try again later
+                _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", exc)
+
+    # --- Messages ---------------------------------------------------------------------------
+
+    async def send_snapshot(self, *, recheck: bool = True) -> None:
+        """The current state, for a user who may still see it (checked first unless the
+        caller has just done so)."""
+        if recheck and not await self.recheck_rights(snapshot_follows=True):
+            return
         message = await self.snapshot()
         if message is not None:
             await self.send_json(message)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        if self._closing and not close:
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else bytes_data
@@ -90,6 +301,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         await self.send_error("read_only", "This socket only sends; it takes no commands.")
 
     async def realtime_event(self, event):
+        if self._closing:
+            return
+        group = event.get("group")
+        if group is not None and group not in self.joined:
+            return  # queued before this socket left that group (its user lost the right)
         text = event.get("text")
         if text is not None:
             await self.send(text_data=text)
@@ -101,6 +317,10 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json(envelope(EVENT_ERROR, seq=0, payload={"code": code, "detail": detail}))
+
+
+def recheck_seconds() -> float:
+    return max(0.05, float(settings.REALTIME_RECHECK_SECONDS))
 
 
 class NotFoundConsumer(EnvelopeConsumer):

@@ -10,6 +10,7 @@ snapshot when they reconnect.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import threading
@@ -51,11 +52,19 @@ GROUP_DASHBOARD = "dashboard.officials"
 GROUP_DASHBOARD_MODERATORS = "dashboard.moderators"
 EVENT_DASHBOARD_SNAPSHOT = "dashboard.snapshot"
 EVENT_DASHBOARD_UPDATE = "dashboard.update"
+# Every authenticated socket is in its user's group too; `rights.changed` there makes the
+# socket check again who its user is and what they may see (consumers' `rights_changed`).
+GROUP_USER = "users.{id}"
+RIGHTS_HANDLER = "rights.changed"
 
 
 def envelope(event_type: str, *, seq: int, payload: dict[str, Any]) -> dict[str, Any]:
     """The one shape of every message sent to a browser."""
     return {"type": event_type, "seq": seq, "payload": payload}
+
+
+def user_group(user_id: int) -> str:
+    return GROUP_USER.format(id=user_id)
 
 
 def group_send_now(group: str, message: dict[str, Any]) -> bool:
@@ -64,7 +73,10 @@ def group_send_now(group: str, message: dict[str, Any]) -> bool:
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(group, {"type": CONSUMER_HANDLER, "message": message})
+        # The group rides along: a socket that has left it since drops what was queued.
+        async_to_sync(layer.group_send)(
+            group, {"type": CONSUMER_HANDLER, "message": message, "group": group}
+        )
     except Exception:  # a push must never fail the caller: clients resync on reconnect
         logger.warning("realtime push to %s failed", group, exc_info=True)
         return False
@@ -84,6 +96,31 @@ def broadcast_on_commit(group: str, build: Callable[[], dict[str, Any]]) -> None
             logger.exception("building realtime message for %s failed", group)
             return
         group_send_now(group, message)
+
+    transaction.on_commit(_push)
+
+
+def session_digest(session_key: str) -> str:
+    """How a sign-out names its session on the channel layer (never the key itself)."""
+    return hashlib.sha256(f"birge-session:{session_key}".encode()).hexdigest()
+
+
+def rights_changed_on_commit(user_id: int, *, session_key: str | None = None) -> None:
+    """After commit, tell the open sockets of `user_id` to check their user's rights again
+    (a role, a ban, a password changed); with `session_key`, that this session has ended, so
+    its sockets close at once. Never raises: sockets also re-check every few seconds."""
+
+    def _push() -> None:
+        message: dict[str, Any] = {"type": RIGHTS_HANDLER}
+        if session_key:
+            message["session"] = session_digest(session_key)
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(user_group(user_id), message)
+        except Exception as exc:
+            logger.warning("rights push for user %s failed (%r); sockets re-check", user_id, exc)
 
     transaction.on_commit(_push)
 
@@ -322,7 +359,7 @@ async def _push(topic: str, item_id: int) -> None:
     for group, message in messages:
         # Serialized once here, not once per socket: a push to 5,000 sockets is one dumps.
         text = json.dumps(message, separators=(",", ":"), default=str)
-        await layer.group_send(group, {"type": CONSUMER_HANDLER, "text": text})
+        await layer.group_send(group, {"type": CONSUMER_HANDLER, "text": text, "group": group})
 
 
 async def tick_once() -> int:

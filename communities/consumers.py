@@ -26,14 +26,10 @@ class InitiativeConsumer(EnvelopeConsumer):
             raise NotFound(_("No such initiative."))
 
     async def groups_for(self):
-        realtime.watch(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)
-        self.watching = True
         return [initiative_group(self.initiative.pk)]
 
-    async def disconnect(self, code):
-        if getattr(self, "watching", False):
-            realtime.unwatch(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)
-        await super().disconnect(code)
+    def watched(self):
+        return [(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)]
 
     @database_sync_to_async
     def _snapshot(self):

@@ -34,17 +34,16 @@ class DashboardConsumer(EnvelopeConsumer):
         self.lang = page_language((query.get("lang") or [""])[0])
 
     async def groups_for(self):
-        realtime.watch(realtime.TOPIC_DASHBOARD, 0)
-        self.watching = True
         # Moderators get the tallies officials-only polls hide from them withheld.
         return [dashboard_group(self.audience, self.lang)]
+
+    def watched(self):
+        return [(realtime.TOPIC_DASHBOARD, 0)]
 
     async def disconnect(self, code):
         pending = getattr(self, "_pending_resync", None)
         if pending is not None:
             pending.cancel()
-        if getattr(self, "watching", False):
-            realtime.unwatch(realtime.TOPIC_DASHBOARD, 0)
         await super().disconnect(code)
 
     async def snapshot(self):

@@ -11,34 +11,39 @@ from django.utils.translation import gettext_lazy as _
 
 from civic import realtime
 from civic.consumers import EnvelopeConsumer
-from civic.errors import NotFound
+from civic.errors import Forbidden, NotFound
 
-from .selectors import session_get, session_groups, session_message
-from .services import is_session_moderator
+from .selectors import (
+    is_banned,
+    is_session_moderator,
+    session_get,
+    session_groups,
+    session_message,
+)
 
 
 class SessionQuestionsConsumer(EnvelopeConsumer):
     @database_sync_to_async
     def _load(self):
+        user = self.scope.get("user")
         session = session_get(session_id=self.scope["url_route"]["kwargs"]["session_id"])
-        moderator = session is not None and is_session_moderator(session, self.scope.get("user"))
-        return session, moderator
+        if session is None:
+            return None, False, False
+        return session, is_session_moderator(session, user), is_banned(session, user)
 
     async def authorize(self):
-        self.session, self.moderator = await self._load()
+        self.session, self.moderator, banned = await self._load()
         if self.session is None:
             raise NotFound(_("No such session."))
+        if banned:
+            raise Forbidden(_("A moderator has removed you from this session."), code="banned")
 
     async def groups_for(self):
         public, moderators = session_groups(self.session.pk)
-        realtime.watch(realtime.TOPIC_SESSION_QUESTIONS, self.session.pk)
-        self.watching = True
         return [moderators if self.moderator else public]
 
-    async def disconnect(self, code):
-        if getattr(self, "watching", False):
-            realtime.unwatch(realtime.TOPIC_SESSION_QUESTIONS, self.session.pk)
-        await super().disconnect(code)
+    def watched(self):
+        return [(realtime.TOPIC_SESSION_QUESTIONS, self.session.pk)]
 
     @database_sync_to_async
     def _snapshot(self):

@@ -14,7 +14,7 @@ from civic.realtime import (
     envelope,
 )
 
-from .models import Comment, Question, Session, Thread
+from .models import Comment, Question, Session, SessionBan, Thread
 
 QUEUE_LIMIT = 200
 
@@ -100,6 +100,14 @@ def is_session_moderator(session: Session, user) -> bool:
         is_moderator(user)
         or is_official(user)
         or (getattr(user, "is_authenticated", False) and session.hosts.filter(pk=user.pk).exists())
+    )
+
+
+def is_banned(session: Session, user) -> bool:
+    """A moderator removed `user` from `session`: they can't take part or watch it live."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and SessionBan.objects.filter(session=session, user=user).exists()
     )
 
 

@@ -28,7 +28,12 @@ from accounts.permissions import (
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
-from civic.realtime import TOPIC_DIALOGUE_ACTIVITY, TOPIC_SESSION_QUESTIONS, mark_dirty_on_commit
+from civic.realtime import (
+    TOPIC_DIALOGUE_ACTIVITY,
+    TOPIC_SESSION_QUESTIONS,
+    mark_dirty_on_commit,
+    rights_changed_on_commit,
+)
 from civic.validation import clean_datetime, clean_text, parse_id, render_markdown
 from notifications.services import enqueue_on_commit
 
@@ -43,7 +48,7 @@ from .models import (
     Thread,
     ThreadFollow,
 )
-from .selectors import can_view_question, is_session_moderator, subject_visible
+from .selectors import can_view_question, is_banned, is_session_moderator, subject_visible
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +420,7 @@ def _require_open(session: Session) -> None:
 
 
 def _require_not_banned(session: Session, user) -> None:
-    if SessionBan.objects.filter(session=session, user=user).exists():
+    if is_banned(session, user):
         raise Forbidden(_("A moderator has removed you from this session."), code="banned")
 
 
@@ -566,6 +571,7 @@ def session_ban(*, actor, session_id: int, user_id: int, reason: str) -> Session
             )
             if hidden:
                 mark_dirty_on_commit(TOPIC_SESSION_QUESTIONS, session.pk)
+            rights_changed_on_commit(user.pk)  # their sockets on this session close
     return ban
 
 

@@ -28,14 +28,10 @@ class PollResultsConsumer(EnvelopeConsumer):
 
     async def groups_for(self):
         public, officials = poll_groups(self.poll.pk)
-        realtime.watch(RESULTS_TOPIC, self.poll.pk)
-        self.watching = True
         return [officials if self.official else public]
 
-    async def disconnect(self, code):
-        if getattr(self, "watching", False):
-            realtime.unwatch(RESULTS_TOPIC, self.poll.pk)
-        await super().disconnect(code)
+    def watched(self):
+        return [(RESULTS_TOPIC, self.poll.pk)]
 
     @database_sync_to_async
     def _snapshot(self):

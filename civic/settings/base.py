@@ -190,6 +190,10 @@ REALTIME_TICK_MS = env.int("REALTIME_TICK_MS", default=250)
 # Watched items are re-pushed this often even without changes, so a message lost in an
 # outage is made good (clients ignore what they have already seen, by seq).
 REALTIME_RESYNC_SECONDS = env.float("REALTIME_RESYNC_SECONDS", default=5.0)
+# Every open socket of a signed-in user checks its session and rights again this often (a
+# pushed change is acted on at once; this covers expiry and pushes lost in an outage), and
+# a socket that could not join its groups (Redis down) tries again as often.
+REALTIME_RECHECK_SECONDS = env.float("REALTIME_RECHECK_SECONDS", default=3.0)
 
 # Vote counters are split into shards so concurrent votes for one choice rarely wait.
 POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
@@ -212,7 +216,11 @@ RATE_LIMITS = {
     "question": env.int("RATE_LIMIT_QUESTIONS", default=3),
     "vote": env.int("RATE_LIMIT_UPVOTES", default=60),
     "flag": env.int("RATE_LIMIT_FLAGS", default=10),
+    # Wrong ballot codes per address and poll per BALLOT_CODE_FAILURES_WINDOW; past it, every
+    # code from that address is refused (429) until the window ends.
+    "ballot_code_failures": env.int("RATE_LIMIT_BALLOT_CODE_FAILURES", default=20),
 }
+BALLOT_CODE_FAILURES_WINDOW = env.int("BALLOT_CODE_FAILURES_WINDOW", default=300)
 # Comments can be edited this long after posting (the edit is shown).
 COMMENT_EDIT_SECONDS = env.int("COMMENT_EDIT_SECONDS", default=900)
 
