@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -24,6 +26,9 @@ class Export(models.Model):
         DONE = "done", _("Ready")
         FAILED = "failed", _("Failed")
 
+    # What addresses name: an export is its requester's, and a sequential id would let anyone
+    # who may export try the others' (the rule is dashboard.permissions.exports_visible_to).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     format = models.CharField(max_length=4, choices=Format.choices)
     poll = models.ForeignKey("polls.Poll", on_delete=models.CASCADE, null=True, blank=True)

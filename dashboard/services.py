@@ -22,6 +22,7 @@ from polls.models import Poll
 from polls.selectors import poll_counts
 
 from .models import Export
+from .permissions import exports_visible_to, require_exports
 from .selectors import district_participation, officials_see_results
 
 logger = logging.getLogger(__name__)
@@ -74,11 +75,11 @@ def export_create(
     return export
 
 
-def export_open(*, actor, export_id: int):
-    """An official downloads a finished export: recorded in the audit log. Returns the export
-    and its open file."""
-    require_official(actor)
-    export = Export.objects.filter(pk=export_id, state=Export.State.DONE).first()
+def export_open(*, actor, public_id):
+    """Its requester (or an administrator) downloads a finished export: recorded in the audit
+    log. Returns the export and its open file. Anyone else's export is not found."""
+    require_exports(actor)
+    export = exports_visible_to(actor).filter(public_id=public_id, state=Export.State.DONE).first()
     if export is None or not export.file:
         raise NotFound(_("No such export."))
     try:

@@ -10,6 +10,6 @@ urlpatterns = [
     path("initiatives/<int:initiative_id>/decide/", views.decide, name="decide"),
     path("polls/<int:poll_id>/projector/", views.projector, name="projector"),
     path("exports/", views.exports, name="exports"),
-    path("exports/<int:export_id>/status/", views.export_status, name="export_status"),
-    path("exports/<int:export_id>/download/", views.export_download, name="export_download"),
+    path("exports/<uuid:public_id>/status/", views.export_status, name="export_status"),
+    path("exports/<uuid:public_id>/download/", views.export_download, name="export_download"),
 ]

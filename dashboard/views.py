@@ -33,7 +33,7 @@ from polls.models import EventCode, Poll
 from polls.selectors import poll_get, poll_results_for, results_rows
 
 from .models import Export
-from .permissions import require_dashboard
+from .permissions import exports_visible_to, require_dashboard, require_exports
 from .selectors import audience_of, dashboard_snapshot, officials_see_results
 from .services import export_create, export_open
 
@@ -408,10 +408,10 @@ def _export_row(export: Export) -> dict:
         "export": export,
         "busy": busy,
         "rows": group_digits(export.rows),
-        "download_url": reverse("dashboard:export_download", kwargs={"export_id": export.pk})
+        "download_url": reverse("dashboard:export_download", kwargs={"public_id": export.public_id})
         if export.state == Export.State.DONE
         else "",
-        "status_url": reverse("dashboard:export_status", kwargs={"export_id": export.pk}),
+        "status_url": reverse("dashboard:export_status", kwargs={"public_id": export.public_id}),
         "filters": _filters_text(export),
     }
 
@@ -435,9 +435,9 @@ def _filters_text(export: Export) -> str:
 
 
 def _exports_context(request, **extra) -> dict:
-    exports = list(
-        Export.objects.filter(requested_by=request.user).select_related("poll")[:EXPORTS_SHOWN]
-    )
+    # The user's own (an administrator may open others' too, but the page lists theirs).
+    mine = exports_visible_to(request.user).filter(requested_by=request.user)
+    exports = list(mine.select_related("poll")[:EXPORTS_SHOWN])
     rows = [_export_row(e) for e in exports]
     return {
         "rows": rows,
@@ -487,19 +487,19 @@ def _json_error(exc: DomainError) -> JsonResponse:
 
 
 @require_GET
-def export_status(request, export_id: int):
+def export_status(request, public_id):
     """What the exports page polls while a file is being made."""
     try:
-        require_official(request.user)
+        require_exports(request.user)
     except DomainError as exc:
         return _json_error(exc)
-    export = Export.objects.filter(pk=export_id).first()
+    export = exports_visible_to(request.user).filter(public_id=public_id).first()
     if export is None:
         return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
     row = _export_row(export)
     return JsonResponse(
         {
-            "id": export.pk,
+            "id": str(export.public_id),
             "state": export.state,
             "state_label": str(export.get_state_display()),
             "progress": export.progress,
@@ -518,11 +518,11 @@ CONTENT_TYPES = {
 }
 
 
-@officials_only
+@_guarded(require_exports)
 @require_GET
-def export_download(request, export_id: int):
+def export_download(request, public_id):
     try:
-        export, handle = export_open(actor=request.user, export_id=export_id)
+        export, handle = export_open(actor=request.user, public_id=public_id)
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from None

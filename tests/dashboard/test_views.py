@@ -27,6 +27,9 @@ TITLES = {
 CHOICES = {"kk": "Таңдау 1", "ru": "Вариант 1", "en": "Choice 1"}
 
 
+UNKNOWN = "00000000-0000-4000-8000-000000000000"  # an export id no export has
+
+
 def url(name: str, lang: str = "en", **kwargs) -> str:
     with translation.override(lang):
         return reverse(f"dashboard:{name}", kwargs=kwargs)
@@ -66,7 +69,7 @@ def export_done(client, django_capture_on_commit_callbacks):
 
 
 def _download_csv(client, export: Export) -> list[list[str]]:
-    response = client.get(url("export_download", export_id=export.pk))
+    response = client.get(url("export_download", public_id=export.public_id))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -90,7 +93,7 @@ def test_anonymous_visitors_are_sent_to_login_from_projector_decide_and_download
     for target, method in [
         (url("projector", poll_id=poll.pk), client.get),
         (url("decide", initiative_id=1), client.post),
-        (url("export_download", export_id=1), client.get),
+        (url("export_download", public_id=UNKNOWN), client.get),
     ]:
         response = method(target)
         assert response.status_code == 302, target
@@ -114,10 +117,10 @@ def test_a_citizen_cannot_download_an_export_or_read_its_status(
     with django_capture_on_commit_callbacks(execute=True):
         export = export_create(actor=official, kind="poll_results", format="csv", poll_id=poll.pk)
     client.force_login(citizen)
-    response = client.get(url("export_download", export_id=export.pk))
+    response = client.get(url("export_download", public_id=export.public_id))
     assert response.status_code == 403
     assert "filename" not in response.get("Content-Disposition", "")
-    status = client.get(url("export_status", export_id=export.pk))
+    status = client.get(url("export_status", public_id=export.public_id))
     assert status.status_code == 403 and status.json()["code"] == "not_official"
 
 
@@ -336,7 +339,7 @@ def test_poll_results_export_through_the_page_matches_the_tallies(client, offici
     assert sum(districts.values()) == counts["total_votes"]
     # The page lists it as ready, with its download link.
     html = client.get(url("exports")).content.decode()
-    assert url("export_download", export_id=export.pk) in html
+    assert url("export_download", public_id=export.public_id) in html
     assert 'http-equiv="refresh"' not in html
 
 
@@ -348,23 +351,38 @@ def test_json_export_of_the_initiative_list_with_filters(client, official, expor
         {"kind": "initiatives", "format": "json", "status": "under_review", "category": ""}
     )
     assert export.filters == {"status": "under_review"}
-    response = client.get(url("export_download", export_id=export.pk))
+    response = client.get(url("export_download", public_id=export.public_id))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     data = json.loads(b"".join(response.streaming_content))
     assert [row["id"] for row in data] == [kept.pk]
-    status = client.get(url("export_status", export_id=export.pk)).json()
+    status = client.get(url("export_status", public_id=export.public_id)).json()
     assert status["state"] == "done" and status["progress"] == 100 and status["rows"] == 1
-    assert status["download_url"] == url("export_download", export_id=export.pk)
+    assert status["download_url"] == url("export_download", public_id=export.public_id)
 
 
-def test_any_official_may_download_an_export(client, official, poll, export_done):
-    from tests.factories import OfficialFactory
+def test_finding_export_of_another_official_is_404(client, official, poll, export_done):
+    """An export is its requester's (and the administrators'): another official neither
+    downloads it nor reads its status, and does not see it listed."""
+    from tests.factories import OfficialFactory, UserFactory
 
     client.force_login(official)
     export = export_done({"kind": "poll_results", "format": "csv", "poll": poll.pk})
+    download = url("export_download", public_id=export.public_id)
+    status = url("export_status", public_id=export.public_id)
+    assert client.get(download).status_code == 200
+
     client.force_login(OfficialFactory())
-    assert client.get(url("export_download", export_id=export.pk)).status_code == 200
+    response = client.get(download)
+    assert response.status_code == 404
+    assert "filename" not in response.get("Content-Disposition", "")
+    assert client.get(status).status_code == 404
+    assert str(export.public_id) not in client.get(url("exports")).content.decode()
+
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    assert client.get(download).status_code == 200
+    assert client.get(status).json()["state"] == "done"
 
 
 def test_a_pending_export_refreshes_the_page_without_javascript(client, official, poll):
@@ -375,9 +393,9 @@ def test_a_pending_export_refreshes_the_page_without_javascript(client, official
     client.force_login(official)
     html = client.get(url("exports")).content.decode()
     assert '<noscript><meta http-equiv="refresh"' in html
-    assert f'data-status-url="{url("export_status", export_id=export.pk)}"' in html
-    assert client.get(url("export_download", export_id=export.pk)).status_code == 404
-    status = client.get(url("export_status", export_id=export.pk)).json()
+    assert f'data-status-url="{url("export_status", public_id=export.public_id)}"' in html
+    assert client.get(url("export_download", public_id=export.public_id)).status_code == 404
+    status = client.get(url("export_status", public_id=export.public_id)).json()
     assert status["state"] == "pending" and status["download_url"] is None
 
 
@@ -398,8 +416,8 @@ def test_export_form_errors_are_4xx_with_the_reason(client, official):
 
 def test_unknown_exports_are_404(client, official):
     client.force_login(official)
-    assert client.get(url("export_download", export_id=987654)).status_code == 404
-    assert client.get(url("export_status", export_id=987654)).status_code == 404
+    assert client.get(url("export_download", public_id=UNKNOWN)).status_code == 404
+    assert client.get(url("export_status", public_id=UNKNOWN)).status_code == 404
 
 
 # --- Secret ballots ---------------------------------------------------------------------------
@@ -442,7 +460,7 @@ def test_a_download_is_recorded_in_the_audit_log(client, official, poll, export_
     ] * 2
     assert entries[0].data == {"kind": "poll_results", "format": "csv", "poll": poll.pk}
     # A refused or unknown download records nothing.
-    assert client.get(url("export_download", export_id=987654)).status_code == 404
+    assert client.get(url("export_download", public_id=UNKNOWN)).status_code == 404
     assert entries.count() == 2
 
 
@@ -470,7 +488,7 @@ def test_a_failing_export_task_is_a_message_not_a_500(client, official, poll, mo
     page = client.get(response["Location"]).content.decode()
     assert "The export could not be made" in page
     assert "The export is being prepared" not in page
-    assert url("export_download", export_id=export.pk) not in page
+    assert url("export_download", public_id=export.public_id) not in page
 
 
 # --- Projector: the ballot-code QR --------------------------------------------------------------
