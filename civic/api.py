@@ -52,9 +52,12 @@ class ErrorOut(Schema):
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return api.create_response(
+    response = api.create_response(
         request, {"detail": str(exc.message), "code": exc.code}, status=exc.status
     )
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -67,6 +67,11 @@ class RateLimited(DomainError):
     close_code = 4429
     default_message = _("Too many requests. Please wait a moment and try again.")
 
+    def __init__(self, message=None, *, code: str | None = None, retry_after: int | None = None):
+        # Seconds until a new attempt may succeed: the Retry-After header of the answer.
+        self.retry_after = retry_after
+        super().__init__(message, code=code)
+
 
 class PayloadTooLarge(DomainError):
     status = 413

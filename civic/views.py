@@ -32,7 +32,10 @@ def set_language(request):
 
 def domain_error_response(request, error: DomainError):
     """The one place a domain error becomes a page: its message, its status."""
-    return render(request, "error.html", {"error": error}, status=error.status)
+    response = render(request, "error.html", {"error": error}, status=error.status)
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def csrf_failure(request, reason=""):

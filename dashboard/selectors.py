@@ -32,6 +32,7 @@ from communities.models import CategoryThreshold, Initiative
 from communities.selectors import review_queue
 from dialogue.models import Comment, Flag, Question, Session, Thread
 from polls.models import Ballot, EventCode, Participation, Poll
+from polls.permissions import results_visible
 from polls.selectors import poll_counts
 
 LANGUAGES = ("kk", "ru", "en")
@@ -64,11 +65,9 @@ def pick(names: dict | None, lang: str) -> str:
 
 
 def officials_see_results(poll: Poll) -> bool:
-    """The dashboard is staff's: it shows tallies where officials may see them."""
-    return poll.status == Poll.Status.CLOSED or poll.results_visibility in (
-        Poll.Visibility.LIVE,
-        Poll.Visibility.OFFICIALS,
-    )
+    """The dashboard is staff's: it shows tallies where officials may see them (the polls'
+    one visibility rule)."""
+    return results_visible(poll, official=True)
 
 
 # --- Turnout ----------------------------------------------------------------------------------
@@ -270,8 +269,8 @@ def poll_summary(
         "eligible": eligible,
         **turnout(total=total, guests=guests, eligible=eligible),
         "results_visible": visible,
-        "officials_only": poll.status == Poll.Status.OPEN
-        and poll.results_visibility == Poll.Visibility.OFFICIALS,
+        # Moderators see what the public sees (for_moderators).
+        "officials_only": visible and not results_visible(poll, official=False),
         "choices": [
             {"id": r["id"], "labels": labels.get(r["id"]), "votes": r["votes"] if visible else None}
             for r in counts["choices"]

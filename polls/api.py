@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Header, Router, Schema, Status
 from ninja.security import SessionAuth, django_auth
 
-from civic.errors import NotAuthenticated
+from civic.ratelimit import client_address
 from civic.realtime import now_seq
 
 from .selectors import poll_get, poll_list_public, poll_results_for
@@ -33,6 +33,9 @@ class PollOut(Schema):
     results_visibility: str
     secret_ballot: bool
     allow_vote_change: bool
+    ballot_mode: str = Field(
+        description="who votes: accounts, codes (printed ballot codes) or both"
+    )
 
 
 class ChoiceOut(Schema):
@@ -88,6 +91,7 @@ def _poll_out(poll) -> dict:
         "results_visibility": poll.results_visibility,
         "secret_ballot": poll.secret_ballot,
         "allow_vote_change": poll.allow_vote_change,
+        "ballot_mode": poll.ballot_mode,
     }
 
 
@@ -143,6 +147,7 @@ class SessionOrGuest(SessionAuth):
         404: ErrorOut,
         409: ErrorOut,
         422: dict,
+        429: ErrorOut,
     },
     auth=SessionOrGuest(),
 )
@@ -152,15 +157,14 @@ def poll_vote(
     data: VoteIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
-    user = request.user if request.user.is_authenticated else None
-    if user is None and not data.code:
-        raise NotAuthenticated("Sign in to vote, or use a ballot code.")
+    # A code sent while signed in is that account's ballot: the service gets both.
     result = vote_cast(
         poll_id=poll_id,
         choice_ids=data.choices,
-        user=None if data.code else user,
+        user=request.user if request.user.is_authenticated else None,
         code=data.code,
         idempotency_key=idempotency_key,
+        client_address=client_address(request),
     )
     return Status(201, result.as_json())
 

@@ -100,6 +100,7 @@ def seed_polls(official: User, stdout) -> None:
         description_en="The open vote of the festival of city communities. Choose up to three problems.",
         kind=Poll.Kind.MULTIPLE,
         max_choices=3,
+        ballot_mode=Poll.BallotMode.BOTH,  # citizens, and guests with printed codes
     )
     if festival.status == Poll.Status.DRAFT:
         poll_open(actor=official, poll_id=festival.pk)

@@ -64,6 +64,12 @@ class PollForm(forms.Form):
         label=_("Voters may change their vote until close"), required=False
     )
     secret_ballot = forms.BooleanField(label=_("Secret ballot"), required=False)
+    ballot_mode = forms.ChoiceField(
+        label=_("Who votes"),
+        choices=Poll.BallotMode.choices,
+        initial=Poll.BallotMode.ACCOUNTS,
+        help_text=_("Ballot codes are printed for festival guests without an account."),
+    )
 
 
 class ChoiceForm(forms.Form):

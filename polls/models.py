@@ -42,6 +42,13 @@ class Poll(models.Model):
         OFFICIALS = "officials", _("Live for officials, public after close")
         HIDDEN = "hidden", _("Hidden until close")
 
+    class BallotMode(models.TextChoices):
+        """Who may cast a ballot: citizens with their accounts, guests with printed codes."""
+
+        ACCOUNTS = "accounts", _("Accounts only")
+        CODES = "codes", _("Ballot codes only")
+        BOTH = "both", _("Accounts and ballot codes")
+
     title_kk = models.CharField(_("title (Kazakh)"), max_length=200)
     title_ru = models.CharField(_("title (Russian)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200)
@@ -70,6 +77,9 @@ class Poll(models.Model):
         _("voters may change their vote until close"), default=False
     )
     secret_ballot = models.BooleanField(_("secret ballot"), default=False)
+    ballot_mode = models.CharField(
+        _("who votes"), max_length=10, choices=BallotMode.choices, default=BallotMode.ACCOUNTS
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -103,6 +113,10 @@ class Poll(models.Model):
                 condition=Q(secret_ballot=False) | Q(allow_vote_change=False),
             ),
             models.CheckConstraint(
+                name="poll_ballot_mode_known",
+                condition=Q(ballot_mode__in=["accounts", "codes", "both"]),
+            ),
+            models.CheckConstraint(
                 name="poll_open_or_closed_has_times",
                 condition=Q(status__in=["draft"])
                 | (Q(opens_at__isnull=False) & Q(closes_at__isnull=False)),
@@ -119,6 +133,14 @@ class Poll(models.Model):
     @property
     def description(self) -> str:
         return _localized(self, "description")
+
+    @property
+    def takes_accounts(self) -> bool:
+        return self.ballot_mode != Poll.BallotMode.CODES
+
+    @property
+    def takes_codes(self) -> bool:
+        return self.ballot_mode != Poll.BallotMode.ACCOUNTS
 
 
 class Choice(models.Model):

@@ -23,17 +23,41 @@ def require_can_vote(user, poll) -> None:
         )
 
 
+def require_ballot_mode(poll, *, with_code: bool) -> None:
+    """A poll takes ballots from accounts, from printed codes, or both (`poll.ballot_mode`;
+    `poll` is a Poll or the vote path's PollMeta)."""
+    if with_code and poll.ballot_mode == Poll.BallotMode.ACCOUNTS:
+        raise Forbidden(
+            _("This poll does not take ballot codes. Sign in to vote with your account."),
+            code="codes_not_accepted",
+        )
+    if not with_code and poll.ballot_mode == Poll.BallotMode.CODES:
+        raise Forbidden(
+            _("This poll takes ballot codes only. Enter the code from your card."),
+            code="accounts_not_accepted",
+        )
+
+
 def require_can_manage(user) -> None:
     require_official(user)
 
 
-def can_see_results(user, poll: Poll) -> bool:
-    """Whether per-choice results are visible to this user now (turnout always is)."""
+def results_visible(poll, *, official: bool) -> bool:
+    """The one results-visibility rule: whether per-choice results are shown now, to an
+    official (`official=True`) or to everyone else. Turnout is always shown.
+
+    Pages, the API, the results socket and the dashboard all ask this function.
+    """
     if poll.status == Poll.Status.CLOSED or poll.results_visibility == Poll.Visibility.LIVE:
         return True
     if poll.results_visibility == Poll.Visibility.OFFICIALS:
-        return is_official(user)
+        return official
     return False
+
+
+def can_see_results(user, poll: Poll) -> bool:
+    """Whether per-choice results are visible to this user now (turnout always is)."""
+    return results_visible(poll, official=is_official(user))
 
 
 def can_view(user, poll: Poll) -> bool:

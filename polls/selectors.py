@@ -13,7 +13,7 @@ from civic.realtime import (
 )
 
 from .models import BallotTally, ChoiceTally, Poll
-from .permissions import can_see_results, can_view
+from .permissions import can_see_results, can_view, results_visible
 
 
 def poll_groups(poll_id: int) -> tuple[str, str]:
@@ -80,10 +80,8 @@ def compute_results_push(poll_id: int, seq: int) -> list[tuple[str, dict]]:
         return []
     counts = poll_counts(poll)
     public, officials = poll_groups(poll.pk)
-    public_visible = (
-        poll.status == Poll.Status.CLOSED or poll.results_visibility == Poll.Visibility.LIVE
-    )
-    officials_visible = public_visible or poll.results_visibility == Poll.Visibility.OFFICIALS
+    public_visible = results_visible(poll, official=False)
+    officials_visible = results_visible(poll, official=True)
     return [
         (
             public,

@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
-from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
 from civic.validation import clean_datetime, clean_text, parse_id
 
@@ -34,7 +35,7 @@ from .models import (
     Participation,
     Poll,
 )
-from .permissions import require_can_manage, require_can_vote
+from .permissions import require_ballot_mode, require_can_manage, require_can_vote
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class PollInput:
     results_visibility: str = Poll.Visibility.LIVE
     allow_vote_change: bool = False
     secret_ballot: bool = False
+    ballot_mode: str = Poll.BallotMode.ACCOUNTS
     extra: dict = field(default_factory=dict)
 
 
@@ -124,6 +126,8 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("Unknown poll kind."))
     if data.results_visibility not in Poll.Visibility.values:
         raise InvalidInput(_("Unknown results visibility."))
+    if data.ballot_mode not in Poll.BallotMode.values:
+        raise InvalidInput(_("Say who votes: accounts, ballot codes, or both."))
     choices = data.choices or []
     if len(choices) < 2:
         raise InvalidInput(_("A poll needs at least two choices."))
@@ -165,6 +169,7 @@ def _validate_poll_input(data: PollInput) -> dict:
         results_visibility=data.results_visibility,
         allow_vote_change=bool(data.allow_vote_change),
         secret_ballot=bool(data.secret_ballot),
+        ballot_mode=data.ballot_mode,
     )
     return {"fields": fields, "choices": cleaned_choices}
 
@@ -202,6 +207,50 @@ def _get_for_update(poll_id: int) -> Poll:
         return Poll.objects.select_for_update().get(pk=poll_id)
     except (Poll.DoesNotExist, ValueError, OverflowError):
         raise NotFound(_("No such poll.")) from None
+
+
+class PollNotDraft(Conflict):
+    default_message = _(
+        "Once a poll has left draft, its rules and choices can no longer be changed."
+    )
+
+
+def poll_update(*, actor, poll_id: int, data: PollInput) -> Poll:
+    """An official changes a draft: its texts, rules and choices (the choices are replaced).
+
+    Past draft nothing of this may change: votes are being (or were) counted by these rules,
+    and every process keeps them in memory (_poll_meta).
+    """
+    require_can_manage(actor)
+    cleaned = _validate_poll_input(data)
+    with transaction.atomic():
+        poll = _get_for_update(poll_id)
+        if poll.status != Poll.Status.DRAFT:
+            raise PollNotDraft(code="poll_not_draft")
+        for name, value in cleaned["fields"].items():
+            setattr(poll, name, value)
+        poll.save(update_fields=list(cleaned["fields"]))
+        # A draft has no ballots: its choices (and their counter rows) can simply be replaced.
+        poll.choices.all().delete()
+        Choice.objects.bulk_create(
+            [Choice(poll=poll, position=i, **c) for i, c in enumerate(cleaned["choices"])]
+        )
+        _create_tally_shards(poll)
+        audit_record(actor=actor, action="poll.update", target=poll)
+    logger.info("poll %s changed by user %s", poll.pk, actor.pk)
+    return poll
+
+
+def poll_delete(*, actor, poll_id: int) -> None:
+    """An official deletes a draft. A poll that has opened keeps its ballots: close it."""
+    require_can_manage(actor)
+    with transaction.atomic():
+        poll = _get_for_update(poll_id)
+        if poll.status != Poll.Status.DRAFT:
+            raise PollNotDraft(_("Only a draft can be deleted."), code="poll_not_draft")
+        audit_record(actor=actor, action="poll.delete", target=poll)
+        poll.delete()
+    logger.info("poll %s deleted by user %s", poll_id, actor.pk)
 
 
 def poll_schedule(*, actor, poll_id: int) -> Poll:
@@ -388,10 +437,11 @@ def _not_open_error(poll_id: int) -> PollNotOpen:
 
 def _tally(poll_id: int, add: list[int], remove: list[int], ballots: int) -> None:
     shard = random.randrange(settings.POLL_TALLY_SHARDS)
+    moved = 0
     # Counter rows are locked in one order (by choice id) so two votes never deadlock.
     for choice_id, delta in sorted([(c, 1) for c in add] + [(c, -1) for c in remove]):
         if delta > 0:
-            ChoiceTally.objects.filter(choice_id=choice_id, shard=shard).update(
+            moved += ChoiceTally.objects.filter(choice_id=choice_id, shard=shard).update(
                 votes=F("votes") + 1
             )
             continue
@@ -403,21 +453,47 @@ def _tally(poll_id: int, add: list[int], remove: list[int], ballots: int) -> Non
                 break
         else:
             logger.error("choice %s had no vote to take off; run verify_tallies", choice_id)
+        moved += 1
     if ballots:
-        BallotTally.objects.filter(poll_id=poll_id, shard=shard).update(
+        moved += BallotTally.objects.filter(poll_id=poll_id, shard=shard).update(
             ballots=F("ballots") + ballots
         )
+    _counters_moved(poll_id, expected=len(add) + len(remove) + (1 if ballots else 0), moved=moved)
 
 
-def _find_code(poll: PollMeta, code: str) -> EventCode:
+class CodeNotValid(Forbidden):
+    default_message = _("This ballot code is not valid.")
+
+
+CODE_FAILURES_SCOPE = "ballot_code_failures"
+
+
+def _code_failures_key(poll: PollMeta, client_address: str | None) -> str:
+    return f"{poll.pk}:{client_address or 'unknown'}"
+
+
+def _find_code(poll: PollMeta, code: str, *, client_address: str | None) -> EventCode:
+    """This poll's usable code. Failed codes are counted per address and poll: past the limit,
+    every code from there is refused for a while (429), valid or not, so guessing gains
+    nothing. A code of another poll is looked up exactly as a code that does not exist (one
+    query on code and poll) and gets the same answer."""
+    failures_key = _code_failures_key(poll, client_address)
+    window = settings.BALLOT_CODE_FAILURES_WINDOW
+    rate_limit_check(
+        scope=CODE_FAILURES_SCOPE,
+        key=failures_key,
+        limit=settings.RATE_LIMITS["ballot_code_failures"],
+        window=window,
+        message=_("Too many wrong ballot codes from your network. Please wait and try again."),
+    )
     normalized = "".join(ch for ch in str(code).upper() if ch.isalnum())
     if not normalized or len(normalized) > 16:
         raise InvalidInput(_("This ballot code is not valid."), code="bad_code")
-    found = EventCode.objects.filter(code=normalized).first()
+    found = EventCode.objects.filter(code=normalized, poll_id=poll.pk).first()
+    if found is None or found.revoked_at or found.used_at:
+        rate_limit_count(scope=CODE_FAILURES_SCOPE, key=failures_key, window=window)
     if found is None:
-        raise Forbidden(_("This ballot code is not valid."), code="bad_code")
-    if found.poll_id != poll.pk:
-        raise Forbidden(_("This ballot code is for another poll."), code="code_other_poll")
+        raise CodeNotValid(code="bad_code")
     if found.revoked_at:
         raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
     if found.used_at:
@@ -450,6 +526,7 @@ class PollMeta:
     max_choices: int
     secret_ballot: bool
     allow_vote_change: bool
+    ballot_mode: str
     choice_ids: frozenset[int]
 
 
@@ -483,6 +560,7 @@ def _poll_meta(poll_id) -> PollMeta:
         max_choices=poll.max_choices,
         secret_ballot=poll.secret_ballot,
         allow_vote_change=poll.allow_vote_change,
+        ballot_mode=poll.ballot_mode,
         choice_ids=frozenset(poll.choices.values_list("pk", flat=True)),
     )
     if len(_meta_cache) >= _META_CACHE_MAX:
@@ -498,11 +576,15 @@ def vote_cast(
     user=None,
     code: str | None = None,
     idempotency_key: str | None = None,
+    client_address: str | None = None,
 ) -> VoteResult:
-    """Cast (or, where the poll allows, change) one ballot: by a citizen, or with an event code.
+    """Cast (or, where the poll allows, change) one ballot: by a citizen, or with a ballot code.
 
-    The ballot row is the truth; the counters move in the same transaction. Nothing is pushed
-    before commit, and nothing on this path goes through Celery.
+    One person, one ballot: a code used while signed in is that account's ballot, so an
+    account that has voted cannot add a code's ballot, nor the other way round (the database's
+    unique constraints decide, race-safe). Failed codes are throttled per `client_address`
+    and poll. The ballot row is the truth; the counters move in the same transaction. Nothing
+    is pushed before commit, and nothing on this path goes through Celery.
     """
     poll = _poll_meta(poll_id)
     if idempotency_key is not None:
@@ -515,17 +597,25 @@ def vote_cast(
             raise InvalidInput(
                 _("The Idempotency-Key header is not valid."), code="bad_idempotency_key"
             )
+    signed_in = user is not None and user.is_authenticated
+    if code is not None and not str(code).strip():
+        code = None
 
     if code is None:
-        if user is None or not user.is_authenticated:
-            from civic.errors import NotAuthenticated
-
+        if not signed_in:
+            if poll.ballot_mode == Poll.BallotMode.CODES:
+                raise NotAuthenticated(_("Enter the ballot code from your card."))
+            if poll.ballot_mode == Poll.BallotMode.ACCOUNTS:
+                raise NotAuthenticated(_("Sign in to vote."))
             raise NotAuthenticated(_("Sign in to vote, or use a ballot code."))
+        require_ballot_mode(poll, with_code=False)
         require_can_vote(user, poll)
         scope = f"user:{user.pk}"
         replay = _replay(scope, idempotency_key, poll.pk)
         if replay:
             return replay
+    else:
+        require_ballot_mode(poll, with_code=True)
 
     wanted = _parse_choice_ids(choice_ids)
     if len(wanted) > poll.max_choices:
@@ -536,7 +626,7 @@ def vote_cast(
         raise InvalidInput(_("This choice does not belong to the poll."), code="foreign_choice")
 
     if code is not None:
-        event_code = _find_code(poll, code)
+        event_code = _find_code(poll, code, client_address=client_address)
         scope = f"code:{event_code.pk}"
         replay = _replay(scope, idempotency_key, poll.pk)
         if replay:
@@ -547,7 +637,9 @@ def vote_cast(
             if not _lock_open_poll(poll.pk):
                 raise _not_open_error(poll.pk)
             if code is not None:
-                result = _cast_with_code(poll, event_code, wanted)
+                result = _cast_with_code(
+                    poll, event_code, wanted, voter=user if signed_in else None
+                )
             elif poll.secret_ballot:
                 result = _cast_secret(poll, user, wanted)
             else:
@@ -567,6 +659,22 @@ def vote_cast(
             raise
         raise AlreadyVoted() from None
     return result
+
+
+class TalliesMissing(Conflict):
+    default_message = _(
+        "This vote could not be counted, so it was not recorded. Please tell the organisers."
+    )
+
+
+def _counters_moved(poll_id: int, *, expected: int, moved: int) -> None:
+    """The vote moved exactly one counter row per choice, or nothing of it is kept: a choice
+    without counter rows (added behind the services' back) would count nothing silently."""
+    if moved != expected:
+        logger.error(
+            "poll %s: a vote moved %s counter rows instead of %s; refused", poll_id, moved, expected
+        )
+        raise TalliesMissing(code="tallies_missing")
 
 
 def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
@@ -613,6 +721,7 @@ def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
             UPDATE {BallotTally._meta.db_table} SET ballots = ballots + 1
             WHERE poll_id = %s AND shard = %s
               AND (SELECT count(*) FROM bumped) >= 0 AND (SELECT count(*) FROM selections) >= 0
+            RETURNING (SELECT count(*) FROM bumped), (SELECT count(*) FROM selections)
             """,  # noqa: S608 - table names are ours
             [
                 ballot.pk,
@@ -630,6 +739,13 @@ def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
                 shard,
             ],
         )
+        row = cursor.fetchone()
+    # One ballot counter row, one choice counter row per choice: anything else is refused
+    # (the exception rolls the whole vote back).
+    bumped, selected = row if row else (0, 0)
+    _counters_moved(poll.pk, expected=len(wanted) + 1, moved=bumped + (1 if row else 0))
+    if selected != len(wanted):
+        raise TalliesMissing(code="tallies_missing")
 
 
 def _cast_open(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
@@ -667,7 +783,12 @@ def _cast_secret(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
     return VoteResult(poll_id=poll.pk, choices=None)
 
 
-def _cast_with_code(poll: PollMeta, event_code: EventCode, wanted: list[int]) -> VoteResult:
+def _cast_with_code(
+    poll: PollMeta, event_code: EventCode, wanted: list[int], *, voter=None
+) -> VoteResult:
+    """A code's ballot. Used while signed in (`voter`), it is that account's ballot: the same
+    unique constraints as an account's vote refuse a second one (IntegrityError), and the
+    code is then left unused, as the whole transaction rolls back."""
     used = EventCode.objects.filter(
         pk=event_code.pk, used_at__isnull=True, revoked_at__isnull=True
     ).update(used_at=timezone.now())
@@ -678,9 +799,11 @@ def _cast_with_code(poll: PollMeta, event_code: EventCode, wanted: list[int]) ->
             raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
         raise AlreadyVoted(_("This ballot code has already been used."), code="code_used")
     if poll.secret_ballot:
+        if voter is not None:
+            Participation.objects.create(poll_id=poll.pk, voter=voter)
         _insert_ballot(poll, wanted)
         return VoteResult(poll_id=poll.pk, choices=None)
-    _insert_ballot(poll, wanted, code=event_code, cast_at=timezone.now())
+    _insert_ballot(poll, wanted, voter=voter, code=event_code, cast_at=timezone.now())
     return VoteResult(poll_id=poll.pk, choices=wanted)
 
 
@@ -706,6 +829,11 @@ def event_codes_generate(*, actor, poll_id: int, count: int) -> list[EventCode]:
         poll = _get_for_update(poll_id)
         if poll.status == Poll.Status.CLOSED:
             raise Conflict(_("The poll is closed."))
+        if not poll.takes_codes:
+            raise Conflict(
+                _("This poll takes votes from accounts only: it has no ballot codes."),
+                code="codes_not_accepted",
+            )
         import uuid
 
         batch = uuid.uuid4()

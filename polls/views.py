@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import is_official
 from civic.errors import DomainError
 from civic.qr import qr_svg
+from civic.ratelimit import client_address
 from civic.realtime import now_seq
 from civic.views import domain_error_response
 
@@ -69,14 +70,23 @@ def poll_detail(request, poll_id: int):
     if request.method == "POST":
         code = request.POST.get("code", "").strip() or None
         choices = request.POST.getlist("choice")
-        user = None if code else request.user
         try:
-            result = vote_cast(poll_id=poll.pk, choice_ids=choices, user=user, code=code)
+            # A code used while signed in is that account's ballot: the service gets both.
+            result = vote_cast(
+                poll_id=poll.pk,
+                choice_ids=choices,
+                user=request.user,
+                code=code,
+                client_address=client_address(request),
+            )
         except DomainError as exc:
             context = _detail_context(
                 request, poll, error=exc.message, selected=choices, code=code or ""
             )
-            return render(request, "polls/detail.html", context, status=exc.status)
+            response = render(request, "polls/detail.html", context, status=exc.status)
+            if getattr(exc, "retry_after", None):
+                response["Retry-After"] = str(exc.retry_after)
+            return response
         messages.success(
             request,
             _("Your vote has been changed.")
@@ -139,6 +149,7 @@ def manage_create(request):
             results_visibility=d["results_visibility"],
             allow_vote_change=d["allow_vote_change"],
             secret_ballot=d["secret_ballot"],
+            ballot_mode=d["ballot_mode"],
         )
         try:
             poll = poll_create(actor=request.user, data=data)

@@ -58,7 +58,7 @@ def _csv(export: Export) -> list[list[str]]:
 
 
 def _voted_poll(official):
-    poll = make_poll(official=official, kind="multiple", max_choices=2)
+    poll = make_poll(official=official, kind="multiple", max_choices=2, ballot_mode="both")
     a, b, c = choice_ids(poll)
     almaly, medeu = district("almaly"), district("medeu")
     for voter, pick in (

@@ -50,7 +50,9 @@ def _later(minutes: int = 10) -> datetime:
 
 def test_totals_and_choices_equal_the_votes_cast():
     official = OfficialFactory()
-    poll = make_poll(official=official, kind="multiple", max_choices=2, choices=4)
+    poll = make_poll(
+        official=official, kind="multiple", max_choices=2, choices=4, ballot_mode="both"
+    )
     a, b, c, d = choice_ids(poll)
     picks = [[a], [a, b], [b, c], [a], [c], [a, c]]
     results = [vote_cast(poll_id=poll.pk, choice_ids=pick, user=UserFactory()) for pick in picks]
@@ -145,7 +147,7 @@ def test_timeline_places_votes_in_their_minute_with_zeros_between():
 
 def test_districts_count_ballots_by_the_voters_district_and_guests_apart():
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     a = choice_ids(poll)[0]
     almaly, medeu = district("almaly"), district("medeu")
     voters = [
@@ -172,7 +174,7 @@ def test_districts_count_ballots_by_the_voters_district_and_guests_apart():
 
 def test_a_secret_ballot_has_no_districts_and_its_timeline_counts_participations():
     official = OfficialFactory()
-    poll = make_poll(official=official, secret_ballot=True, minutes=180)
+    poll = make_poll(official=official, secret_ballot=True, minutes=180, ballot_mode="both")
     a, b = choice_ids(poll)[:2]
     base = _later()
     with time_machine.travel(base, tick=False):
@@ -371,7 +373,7 @@ def test_the_payload_names_no_one(settings):
 
 def test_turnout_counts_registered_voters_only_and_never_exceeds_100():
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     a = choice_ids(poll)[0]
     voter = UserFactory()  # with the official: 2 eligible
     vote_cast(poll_id=poll.pk, choice_ids=[a], user=voter)

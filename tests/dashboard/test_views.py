@@ -42,7 +42,7 @@ def login_url(lang: str = "en") -> str:
 
 @pytest.fixture
 def poll(official):
-    return make_poll(official=official)
+    return make_poll(official=official, ballot_mode="both")  # citizens and festival guests
 
 
 def _vote(poll, index: int, user=None, **user_fields):

@@ -145,7 +145,7 @@ def test_same_choice_twice_too_many_and_foreign(client, citizen):
 
 def test_guest_votes_with_event_code(citizen):
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     code = event_codes_generate(actor=official, poll_id=poll.pk, count=1)[0].code
     guest = Client(enforce_csrf_checks=True)
     guest.get(f"/en/polls/{poll.pk}/")

@@ -69,7 +69,7 @@ def test_50_votes_racing_a_close():
 
 def test_event_code_used_at_once_counts_once():
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     from polls.services import event_codes_generate
 
     code = event_codes_generate(actor=official, poll_id=poll.pk, count=1)[0].code
@@ -77,3 +77,41 @@ def test_event_code_used_at_once_counts_once():
     outcomes = race([lambda: vote_cast(poll_id=poll.pk, choice_ids=[a], code=code)] * 20)
     assert sum(1 for kind, _ in outcomes if kind == "ok") == 1
     assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_one_voter_with_account_and_code_at_once_makes_one_ballot(secret):
+    """The same signed-in citizen votes with the account and with a ballot code at the same
+    instant, on two connections: one ballot each, never two."""
+    from polls.models import EventCode, Participation
+    from polls.services import event_codes_generate
+
+    official = OfficialFactory()
+    poll = make_poll(official=official, ballot_mode="both", secret_ballot=secret)
+    a, b, _ = choice_ids(poll)
+    voters = [UserFactory() for _ in range(20)]
+    codes = [c.code for c in event_codes_generate(actor=official, poll_id=poll.pk, count=20)]
+    jobs = []
+    for voter, code in zip(voters, codes, strict=True):
+        jobs += [
+            lambda v=voter: vote_cast(poll_id=poll.pk, choice_ids=[a], user=v),
+            lambda v=voter, c=code: vote_cast(poll_id=poll.pk, choice_ids=[b], user=v, code=c),
+        ]
+    outcomes = race(jobs, at_once=10)  # five voters, both ways at once, per round
+    for i in range(20):
+        pair = outcomes[2 * i : 2 * i + 2]
+        assert sorted(kind for kind, _ in pair) == ["ok", "refused"], pair
+        assert [code for kind, code in pair if kind == "refused"] == ["AlreadyVoted"]
+    assert Ballot.objects.filter(poll=poll).count() == 20
+    if secret:
+        assert Participation.objects.filter(poll=poll).count() == 20
+    else:
+        assert set(Ballot.objects.filter(poll=poll).values_list("voter", flat=True)) == {
+            v.pk for v in voters
+        }
+    # A code is spent exactly when its ballot was the one kept.
+    code_wins = sum(1 for i in range(20) if outcomes[2 * i + 1][0] == "ok")
+    assert EventCode.objects.filter(poll=poll, used_at__isnull=False).count() == code_wins
+    counts = poll_counts(Poll.objects.get(pk=poll.pk))
+    assert counts["total_votes"] == 20
+    assert tallies_verify(poll_id=poll.pk) == []

@@ -55,7 +55,7 @@ def test_form_errors_are_4xx_in_the_users_language(client, citizen):
 
 def test_guest_votes_with_a_code_from_the_qr_link(client):
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     code = event_codes_generate(actor=official, poll_id=poll.pk, count=1)[0].code
     page = client.get(f"/kk/polls/{poll.pk}/?code={code}").content.decode()
     assert f'value="{code}"' in page
@@ -103,6 +103,7 @@ def _form(**overrides):
         "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
         "closes_at": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
         "results_visibility": "live",
+        "ballot_mode": "accounts",
         "choices-TOTAL_FORMS": "6",
         "choices-INITIAL_FORMS": "0",
         "choices-MIN_NUM_FORMS": "0",
@@ -147,7 +148,7 @@ def test_create_form_rejects_bad_input_and_saves_nothing(client):
 
 def test_codes_generate_print_and_revoke(client):
     official = OfficialFactory()
-    poll = make_poll(official=official)
+    poll = make_poll(official=official, ballot_mode="both")
     client.force_login(official)
     response = client.post(f"/en/polls/manage/{poll.pk}/codes/", {"count": "4"})
     assert response.status_code == 302
