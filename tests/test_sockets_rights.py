@@ -93,7 +93,9 @@ async def test_finding_revoked_official_socket_closes():
     other_official = await sync_to_async(OfficialFactory)()
     colleague = await dashboard_socket(other_official)
 
-    await sync_to_async(call_command)("grant_role", official.email, "--role", "official", "--revoke")
+    await sync_to_async(call_command)(
+        "grant_role", official.email, "--role", "official", "--revoke"
+    )
     # A vote right after: its dashboard update must not reach the revoked socket.
     await sync_to_async(vote_cast)(
         poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
@@ -126,7 +128,9 @@ async def test_finding_revoked_official_poll_socket_moves_to_the_public_view():
     assert first["results_visible"] is True
     await ws_drain(ws, 0.3)
 
-    await sync_to_async(call_command)("grant_role", official.email, "--role", "official", "--revoke")
+    await sync_to_async(call_command)(
+        "grant_role", official.email, "--role", "official", "--revoke"
+    )
     message = await ws.receive_json_from(timeout=CLOSE_WITHIN)
     assert message["type"] == "results.snapshot", message
     assert message["results_visible"] is False

@@ -56,6 +56,7 @@ def test_the_migration_gives_existing_exports_distinct_public_ids():
     public_ids = list(Export.objects.values_list("public_id", flat=True))
     assert len(public_ids) == 3 and None not in public_ids
     assert len(set(public_ids)) == 3
-    assert Export.objects.create(
-        kind="initiatives", format="csv", requested_by=official
-    ).public_id not in public_ids
+    assert (
+        Export.objects.create(kind="initiatives", format="csv", requested_by=official).public_id
+        not in public_ids
+    )
