@@ -113,7 +113,10 @@ document.addEventListener("securitypolicyviolation", function (e) {
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("csp") / "db.sqlite3"
-    env = server_env(DATABASE_URL=f"sqlite:///{db}", REDIS_URL="", BIRGE_DEMO_MODE="true")
+    # DEBUG off as in production (django-csp leaves DEBUG's error pages alone).
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{db}", REDIS_URL="", BIRGE_DEMO_MODE="true", DJANGO_DEBUG="false"
+    )
     for cmd in (["migrate", "-v0"], ["seed_demo"]):
         subprocess.run(
             [sys.executable, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True
