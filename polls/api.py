@@ -67,7 +67,11 @@ class ResultsOut(Schema):
 
 class VoteIn(Schema):
     choices: list[int] = Field(..., max_length=100)
-    code: str | None = Field(None, max_length=32, description="event ballot code (guests)")
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="printed ballot code; sent while signed in, it is the account's ballot",
+    )
 
     model_config = {"extra": "forbid"}
 

@@ -152,6 +152,28 @@ def test_the_ballot_mode_is_one_of_three_in_the_database():
         Poll.objects.filter(pk=poll.pk).update(ballot_mode="everyone")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_existing_polls_with_codes_keep_taking_both_after_the_migration():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("polls", "0003_dashboard_indexes")], [("polls", "0004_ballot_mode")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        OldPoll, OldCode = old.get_model("polls", "Poll"), old.get_model("polls", "EventCode")
+        texts = {f"title_{lang}": "Q" for lang in ("kk", "ru", "en")}
+        festival, plain = OldPoll.objects.create(**texts), OldPoll.objects.create(**texts)
+        OldCode.objects.create(poll=festival, code="ABCDEFGHJK")
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        assert Poll.objects.get(pk=festival.pk).ballot_mode == "both"
+        assert Poll.objects.get(pk=plain.pk).ballot_mode == "accounts"
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def test_the_page_offers_the_code_field_only_where_codes_are_taken(client):
     accounts_only = make_poll()
     both = make_poll(ballot_mode="both")
@@ -193,6 +215,29 @@ def test_finding_code_guessing_throttled_429(three_failures):
     assert post_vote(guesser, other, wrong_elsewhere).status_code == 403
     elsewhere = Client(REMOTE_ADDR="198.51.100.9")
     assert post_vote(elsewhere, poll, {"choices": [a], "code": good}).status_code == 201
+
+
+@pytest.mark.redis
+def test_code_failures_are_counted_in_redis_for_every_worker(three_failures, settings):
+    import redis
+
+    poll = make_poll(ballot_mode="both")
+    a = choice_ids(poll)[0]
+    guesser = Client(REMOTE_ADDR="203.0.113.8")
+    for guess in ("AAAAAAAAAA", "BBBBBBBBBB"):
+        assert post_vote(guesser, poll, {"choices": [a], "code": guess}).status_code == 403
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(
+            client.scan_iter(
+                match=f"{settings.CACHE_KEY_PREFIX}:*ballot_code_failures*203.0.113.8*"
+            )
+        )
+        assert len(keys) == 1 and int(client.get(keys[0])) == 2
+        client.incr(keys[0])  # a wrong code sent to another worker
+    finally:
+        client.close()
+    assert post_vote(guesser, poll, {"choices": [a], "code": "CCCCCCCCCC"}).status_code == 429
 
 
 def test_ipv6_guessers_count_per_64_block(three_failures):
@@ -352,6 +397,26 @@ def test_admin_actions_open_and_close_through_the_services(client, superuser):
     assert Poll.objects.filter(pk=draft.pk).exists()  # an open poll is never deleted
 
 
+def test_the_admin_revokes_codes_through_the_service_and_edits_none(client, superuser):
+    poll = make_poll(official=superuser, ballot_mode="both")
+    used, unused = event_codes_generate(actor=superuser, poll_id=poll.pk, count=2)
+    vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], code=used.code)
+    client.force_login(superuser)
+    response = client.post(
+        f"/admin/polls/eventcode/{unused.pk}/change/", {"code": "MINE234567", "poll": poll.pk}
+    )
+    assert response.status_code == 403
+    assert client.get("/admin/polls/eventcode/add/").status_code == 403
+    client.post(
+        "/admin/polls/eventcode/",
+        {"action": "revoke_codes", "_selected_action": [str(used.pk), str(unused.pk)]},
+    )
+    used.refresh_from_db()
+    unused.refresh_from_db()
+    assert unused.code != "MINE234567" and unused.revoked_at is not None
+    assert used.revoked_at is None  # a used code stays as it was
+
+
 # --- The vote checks the counters it moves -----------------------------------------------------
 
 
@@ -372,6 +437,17 @@ def test_finding_vote_refused_without_counter_rows(citizen):
     # The voter has not used up their ballot: a vote the counters can take goes through.
     vote_cast(poll_id=poll.pk, choice_ids=[a], user=citizen)
     assert poll_counts(Poll.objects.get(pk=poll.pk))["total_votes"] == 1
+
+
+def test_a_vote_without_its_ballot_counter_row_is_refused(citizen):
+    from polls.models import BallotTally
+
+    poll = make_poll()
+    BallotTally.objects.filter(poll=poll).delete()
+    with pytest.raises(TalliesMissing):
+        vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=citizen)
+    assert not Ballot.objects.filter(poll=poll).exists()
+    assert sum(ChoiceTally.objects.filter(poll=poll).values_list("votes", flat=True)) == 0
 
 
 def test_a_changed_vote_without_counter_rows_is_refused_too(citizen):
