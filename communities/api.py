@@ -14,6 +14,7 @@ from pydantic import StrictFloat, StrictInt, StrictStr
 from accounts.permissions import is_moderator, is_official, require_official
 
 from .models import Community, FocusArea, Initiative, Membership
+from .permissions import initiative_allowed_transitions
 from .selectors import (
     community_get,
     community_list_public,
@@ -177,6 +178,9 @@ class InitiativeDetailOut(InitiativeOut):
     history: list[HistoryOut]
     attachments: list[AttachmentOut]
     supported_by_me: bool
+    allowed_transitions: list[str] = Field(
+        description="the statuses the caller may move it to now (POST .../transition)"
+    )
 
 
 class InitiativeIn(Schema):
@@ -323,6 +327,7 @@ def _initiative_detail(i: Initiative, user) -> dict:
             for a in i.attachments.all()
         ],
         "supported_by_me": has_supported(i, user),
+        "allowed_transitions": initiative_allowed_transitions(user, i),
     }
 
 
@@ -460,24 +465,11 @@ def initiative_detail(request, initiative_id: int):
 )
 def initiative_edit(request, initiative_id: int, data: InitiativePatch):
     current = _visible_initiative(request, initiative_id)
-    merged = {
-        "title": current.title,
-        "summary": current.summary,
-        "category": current.category,
-        "body": current.body,
-        "district_id": current.district_id,
-        "latitude": current.latitude,
-        "longitude": current.longitude,
-        "budget_kzt": current.budget_kzt,
-        "timeline": current.timeline,
-    }
     changes = data.model_dump(exclude_unset=True)
     if "district" in changes:
         changes["district_id"] = changes.pop("district")
-    merged.update(changes)
-    initiative = initiative_update(
-        actor=request.auth, initiative_id=current.pk, data=InitiativeInput(**merged)
-    )
+    # Merged with the row under its lock, in the service: concurrent edits of other fields stay.
+    initiative = initiative_update(actor=request.auth, initiative_id=current.pk, changes=changes)
     return _initiative_detail(_reload(initiative), request.auth)
 
 

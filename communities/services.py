@@ -8,6 +8,7 @@ transaction, and only after commit notify (Celery) and push (websocket).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -48,28 +49,20 @@ from .models import (
     Membership,
     Support,
 )
+from .permissions import (
+    OFFICIAL,
+    NotAMember,
+    TransitionNotAllowed,  # noqa: F401 (callers catch it as services.TransitionNotAllowed)
+    initiative_sides,
+    require_initiative_move,
+    require_initiative_mover,
+)
 
 logger = logging.getLogger(__name__)
 
 TOPIC_INITIATIVE = TOPIC_INITIATIVE_STATE
 S = Initiative.Status
 
-# --- The workflow: (from, to) → who may make the move ------------------------------------------
-COMMUNITY, OFFICIAL = "community", "official"
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.DRAFT, S.SUBMITTED): COMMUNITY,
-    (S.CHANGES_REQUESTED, S.SUBMITTED): COMMUNITY,
-    (S.SUBMITTED, S.UNDER_REVIEW): OFFICIAL,
-    (S.UNDER_REVIEW, S.ACCEPTED): OFFICIAL,
-    (S.UNDER_REVIEW, S.REJECTED): OFFICIAL,
-    (S.UNDER_REVIEW, S.CHANGES_REQUESTED): OFFICIAL,
-    (S.ACCEPTED, S.IN_PROGRESS): OFFICIAL,
-    (S.IN_PROGRESS, S.IMPLEMENTED): OFFICIAL,
-    (S.DRAFT, S.WITHDRAWN): COMMUNITY,
-    (S.SUBMITTED, S.WITHDRAWN): COMMUNITY,
-    (S.UNDER_REVIEW, S.WITHDRAWN): COMMUNITY,
-    (S.CHANGES_REQUESTED, S.WITHDRAWN): COMMUNITY,
-}
 # A decision must carry the akimat's official response.
 DECISIONS = {S.ACCEPTED, S.REJECTED, S.CHANGES_REQUESTED}
 # Citizens may support (and withdraw support) while an initiative is open.
@@ -103,16 +96,8 @@ LOGO_TYPES = ("image/png", "image/jpeg", "image/webp")
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 
 
-class NotAMember(Forbidden):
-    default_message = _("Only members of this community can do this.")
-
-
 class NotALead(Forbidden):
     default_message = _("Only leads of this community can do this.")
-
-
-class TransitionNotAllowed(Conflict):
-    default_message = _("This initiative cannot move to that status now.")
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -705,19 +690,44 @@ def initiative_create(*, actor, community_id: int, data: InitiativeInput) -> Ini
     return initiative
 
 
-def initiative_update(*, actor, initiative_id: int, data: InitiativeInput) -> Initiative:
+# What an edit may change: the fields of InitiativeInput, named as on the model.
+INITIATIVE_FIELDS = tuple(f.name for f in dataclasses.fields(InitiativeInput))
+
+
+def _merged(initiative: Initiative, changes: dict) -> InitiativeInput:
+    current = {name: getattr(initiative, name) for name in INITIATIVE_FIELDS}
+    return InitiativeInput(**(current | changes))
+
+
+def initiative_update(
+    *,
+    actor,
+    initiative_id: int,
+    data: InitiativeInput | None = None,
+    changes: dict | None = None,
+) -> Initiative:
+    """Edit a proposal: `data` gives every field, `changes` only the fields it names.
+
+    The changes are merged into the row as it is under its lock, so two members editing
+    different fields at once both keep their edit (a merge outside the lock would write back
+    the other's field as it was before).
+    """
+    if data is not None:
+        changes = {name: getattr(data, name) for name in INITIATIVE_FIELDS}
+    changes = dict(changes or {})
     initiative = _get_initiative(initiative_id)
     require_member(actor, initiative.community_id)
-    fields = _validate_initiative(data)
+    _validate_initiative(_merged(initiative, changes))  # bad input answers 400 before any lock
     with transaction.atomic():
         initiative = _get_initiative(initiative_id, lock=True)
         if initiative.status not in EDITABLE:
             raise Conflict(
                 _("The proposal can be edited only as a draft or when changes are requested.")
             )
-        for key, value in fields.items():
+        cleaned = _validate_initiative(_merged(initiative, changes))
+        for key, value in cleaned.items():
             setattr(initiative, key, value)
-        initiative.save()
+        initiative.save(update_fields=[*cleaned, "updated_at"])
     return initiative
 
 
@@ -730,24 +740,12 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
         response, name=_("Official response"), max_length=RESPONSE_MAX, required=False
     )
     initiative = _get_initiative(initiative_id)
-    who = {mover for (frm, dest), mover in TRANSITIONS.items() if dest == to}
-    official = is_official(actor)
-    member = _membership(actor, initiative.community_id) is not None
-    if who == {OFFICIAL} and not official:
-        raise Forbidden(_("Only akimat officials can make this decision."), code="not_official")
-    if who == {COMMUNITY} and not member:
-        raise NotAMember()
+    sides = initiative_sides(actor, initiative)
+    require_initiative_mover(actor, to, sides=sides)
     with transaction.atomic():
         initiative = _get_initiative(initiative_id, lock=True)
         frm = initiative.status
-        mover = TRANSITIONS.get((frm, to))
-        if mover is None:
-            raise TransitionNotAllowed(
-                _("An initiative that is “%(from)s” cannot become “%(to)s”.")
-                % {"from": S(frm).label, "to": S(to).label}
-            )
-        if (mover == OFFICIAL and not official) or (mover == COMMUNITY and not member):
-            raise Forbidden(_("You cannot make this move."))
+        mover = require_initiative_move(actor, initiative, to, sides=sides)
         # Checked after the workflow: a move that is not allowed answers so (409) whatever
         # else was sent.
         if to in DECISIONS and not response:

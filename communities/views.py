@@ -47,6 +47,7 @@ from .forms import (
     NewInitiativeForm,
 )
 from .models import Attachment, Community, CommunityInvite, FocusArea, Initiative, Membership
+from .permissions import COMMUNITY, OFFICIAL, initiative_allowed_transitions, initiative_sides
 from .selectors import (
     PAGE_SIZE,
     communities_of,
@@ -64,13 +65,10 @@ from .selectors import (
     unsubmitted_of,
 )
 from .services import (
-    COMMUNITY,
     COMMUNITY_MOVES,
     DOSSIER_OPEN,
     EDITABLE,
-    OFFICIAL,
     SUPPORTABLE,
-    TRANSITIONS,
     CommunityInput,
     InitiativeInput,
 )
@@ -516,19 +514,16 @@ def initiative_map(request):
     )
 
 
-def _moves(initiative: Initiative, mover: str) -> list[str]:
-    return [
-        to for (frm, to), who in TRANSITIONS.items() if frm == initiative.status and who == mover
-    ]
-
-
 def _initiative_context(request, initiative: Initiative, **extra) -> dict:
     user = request.user
     membership = membership_of(initiative.community, user)
     is_member = _is_active_member(membership)
     official = is_official(user)
     threshold = services.support_threshold(initiative.category)
-    official_moves = _moves(initiative, OFFICIAL) if official else []
+    # What the service would accept now, asked of the rule it checks moves with.
+    sides = initiative_sides(user, initiative, member=is_member)
+    member_moves = initiative_allowed_transitions(user, initiative, side=COMMUNITY, sides=sides)
+    official_moves = initiative_allowed_transitions(user, initiative, side=OFFICIAL, sides=sides)
     return {
         "initiative": initiative,
         "history": initiative.history.select_related("actor"),
@@ -544,9 +539,7 @@ def _initiative_context(request, initiative: Initiative, **extra) -> dict:
         "progress": min(100, round(100 * initiative.supports_count / threshold))
         if threshold
         else 100,
-        "member_moves": [(to, Initiative.Status(to).label) for to in _moves(initiative, COMMUNITY)]
-        if is_member
-        else [],
+        "member_moves": [(to, Initiative.Status(to).label) for to in member_moves],
         "can_edit": is_member and initiative.status in EDITABLE,
         "can_upload": is_member and initiative.status in DOSSIER_OPEN,
         "official_moves": official_moves,
@@ -717,7 +710,10 @@ def initiative_decide(request, pk: int):
         require_official(request.user)
     except DomainError as exc:
         return _initiative_error(request, initiative, exc)
-    form = DecisionForm(request.POST, moves=_moves(initiative, OFFICIAL))
+    form = DecisionForm(
+        request.POST,
+        moves=initiative_allowed_transitions(request.user, initiative, side=OFFICIAL),
+    )
     if not form.is_valid():
         context = _initiative_context(request, initiative, decision_form=form)
         return render(request, "communities/initiative_detail.html", context, status=400)

@@ -28,7 +28,8 @@ from civic.qr import qr_svg
 from civic.realtime import now_seq
 from civic.views import domain_error_response
 from communities.models import FocusArea, Initiative
-from communities.services import OFFICIAL, RESPONSE_MAX, TRANSITIONS, initiative_transition
+from communities.permissions import OFFICIAL, moves_by_status
+from communities.services import RESPONSE_MAX, initiative_transition
 from polls.models import EventCode, Poll
 from polls.selectors import poll_get, poll_results_for, results_rows
 
@@ -113,11 +114,7 @@ def _pick(names: dict | None, lang: str) -> str:
 
 def official_moves() -> dict[str, list[str]]:
     """For each status, the statuses an official may move an initiative to."""
-    moves: dict[str, list[str]] = {}
-    for (frm, to), mover in TRANSITIONS.items():
-        if mover == OFFICIAL:
-            moves.setdefault(str(frm), []).append(str(to))
-    return moves
+    return moves_by_status(OFFICIAL)
 
 
 def _timeline(timeline: dict) -> dict:

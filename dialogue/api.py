@@ -19,6 +19,7 @@ from accounts.permissions import is_staff_role, require_moderator
 
 from . import services
 from .models import Comment, Flag, Reaction, Session, Thread
+from .permissions import can_edit_comment
 from .selectors import (
     _question_json,
     can_view_thread,
@@ -102,6 +103,7 @@ class CommentOut(Schema):
     agree: int
     disagree: int
     my_reaction: str | None
+    editable: bool = Field(description="the reader may edit it now (author, within the window)")
 
 
 class CommentTreeOut(CommentOut):
@@ -305,6 +307,7 @@ def _comment_out(comment: Comment, *, reader, answer_id: int | None, reactions: 
         "agree": comment.agree_count,
         "disagree": comment.disagree_count,
         "my_reaction": reactions.get(comment.pk),
+        "editable": can_edit_comment(reader, comment),
     }
 
 

@@ -48,6 +48,7 @@ from .models import (
     Thread,
     ThreadFollow,
 )
+from .permissions import require_comment_author, require_comment_editable
 from .selectors import can_view_question, is_banned, is_session_moderator, subject_visible
 
 logger = logging.getLogger(__name__)
@@ -199,17 +200,9 @@ def comment_edit(*, actor, comment_id: int, body: str) -> Comment:
     body = clean_text(body, name=_("Comment"), max_length=COMMENT_MAX, required=True)
     with transaction.atomic():
         comment = _get(Comment, comment_id, lock=True, message=_("No such comment."))
-        if comment.author_id != actor.pk:
-            raise Forbidden(_("Only the author can edit a comment."))
+        require_comment_author(actor, comment)
         require_thread_open(_get(Thread, comment.thread_id, lock=True), actor)
-        if comment.deleted_at or comment.hidden_at:
-            raise Conflict(_("This comment can no longer be edited."))
-        if (timezone.now() - comment.created_at).total_seconds() > settings.COMMENT_EDIT_SECONDS:
-            raise Conflict(
-                _("Comments can be edited for %(m)d minutes after posting.")
-                % {"m": settings.COMMENT_EDIT_SECONDS // 60},
-                code="edit_window_passed",
-            )
+        require_comment_editable(comment)
         comment.body, comment.body_html = body, render_markdown(body)
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "body_html", "edited_at"])

@@ -7,7 +7,6 @@ live question list is rendered here first and then kept current by static/js/dia
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,12 +17,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import is_citizen, is_moderator, is_official, require_moderator
-from civic.errors import DomainError, Forbidden, NotFound
+from civic.errors import DomainError, NotFound
 from civic.realtime import now_seq
 from civic.views import domain_error_response
 
 from .forms import SessionForm
 from .models import Comment, Question, QuestionVote, Reaction, SessionBan, ThreadFollow
+from .permissions import can_edit_comment, comment_edit_minutes, require_comment_author
 from .selectors import (
     can_view_thread,
     flags_open,
@@ -135,7 +135,6 @@ def thread_start(request, kind: str, pk: int):
 def _decorate(comments, user, *, moderator: bool) -> None:
     """What this reader may do with each comment, worked out once for the template."""
     now = timezone.now()
-    window = settings.COMMENT_EDIT_SECONDS
     everything = [c for top in comments for c in (top, *top.reply_list)]
     mine = {}
     if user.is_authenticated:
@@ -146,9 +145,8 @@ def _decorate(comments, user, *, moderator: bool) -> None:
         )
     for c in everything:
         own = user.is_authenticated and c.author_id == user.pk
-        live = c.deleted_at is None and c.hidden_at is None
         c.is_mine = own
-        c.can_edit = own and live and (now - c.created_at).total_seconds() <= window
+        c.can_edit = can_edit_comment(user, c, now=now)
         c.can_delete = own and c.deleted_at is None
         c.my_reaction = mine.get(c.pk)
         c.show_reason = own or moderator
@@ -233,15 +231,14 @@ def _comment_or_404(request, pk):
 def comment_edit_view(request, pk: int):
     try:
         comment = _comment_or_404(request, pk)
-        if not request.user.is_authenticated or comment.author_id != request.user.pk:
-            raise Forbidden(_("Only the author can edit a comment."))
+        require_comment_author(request.user, comment)
     except DomainError as exc:
         return domain_error_response(request, exc)
     context = {
         "comment": comment,
         "thread": comment.thread,
         "body": comment.body,
-        "edit_minutes": settings.COMMENT_EDIT_SECONDS // 60,
+        "edit_minutes": comment_edit_minutes(),
     }
     if request.method == "POST":
         body = request.POST.get("body", "")

@@ -70,3 +70,48 @@ def test_supports_and_withdrawals_racing_a_decision_keep_the_count_exact():
     count = Initiative.objects.get(pk=initiative.pk).supports_count
     assert count == Support.objects.filter(initiative=initiative).count()
     assert supports_verify() == []
+
+
+def test_finding_concurrent_patch_keeps_both_fields(monkeypatch):
+    """Two members PATCH different fields of one proposal at the same moment: both edits stay.
+
+    Each request's validation is slowed down so that both have read the proposal before
+    either writes; a merge on an unlocked read then writes back the other's field as it was.
+    """
+    import json
+    import time
+
+    from django.test import Client
+
+    import communities.services
+    from tests.factories import make_member
+
+    initiative = make_initiative(status="draft", title="Old title", summary="Old summary")
+    editors = [make_member(initiative.community) for _ in range(2)]
+    clients = []
+    for editor in editors:
+        client = Client()
+        client.force_login(editor)
+        clients.append(client)
+    real_validate = communities.services._validate_initiative
+
+    def slow_validate(data):
+        time.sleep(0.3)
+        return real_validate(data)
+
+    monkeypatch.setattr(communities.services, "_validate_initiative", slow_validate)
+    url = f"/api/v1/initiatives/{initiative.pk}"
+
+    def patch(client, payload):
+        def job():
+            response = client.patch(url, json.dumps(payload), content_type="application/json")
+            return response.status_code
+
+        return job
+
+    outcomes = race(
+        [patch(clients[0], {"title": "New title"}), patch(clients[1], {"summary": "New summary"})]
+    )
+    assert outcomes == [("ok", 200), ("ok", 200)]
+    initiative.refresh_from_db()
+    assert (initiative.title, initiative.summary) == ("New title", "New summary")
