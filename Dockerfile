@@ -18,11 +18,14 @@ COPY dialogue ./dialogue
 RUN pip install --no-cache-dir -c requirements.lock .
 
 COPY . .
-# collectstatic needs settings but no secrets or services.
-RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
+# collectstatic needs settings but no services; the key is thrown away with this layer's shell.
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput -v0 \
  && mkdir -p /app/var/media && chown -R birge:birge /app/var
 
 USER birge
 EXPOSE 8000
-CMD ["uvicorn", "civic.asgi:application", "--ws-per-message-deflate", "false", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# Forwarded headers are believed only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1),
+# the reverse proxy's address: docker-compose.yml sets it.
+CMD ["uvicorn", "civic.asgi:application", "--ws-per-message-deflate", "false", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers"]

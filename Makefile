@@ -11,9 +11,10 @@ WEB_WORKERS ?= 3
 .PHONY: help install install-dev run test stack lint migrate seed messages lock bench clean
 
 help:
-	@echo "make run    install, migrate, seed Almaty's demo data, serve http://$(HOST):$(PORT) (embedded)"
+	@echo "make run    install, migrate, seed Almaty's demo data, serve http://$(HOST):$(PORT) (embedded demo; DJANGO_DEBUG=true for debug)"
 	@echo "make test   install and run the whole test suite"
-	@echo "make stack  full stack on local PostgreSQL + Redis: $(WEB_WORKERS) ASGI workers, Celery worker and beat"
+	@echo "make stack  full stack on production settings, local PostgreSQL + Redis, under supervisord:"
+	@echo "            $(WEB_WORKERS) ASGI workers, Celery worker and beat (BIRGE_LOCAL_TRIAL=true to try it here)"
 	@echo "make lint   ruff check";  echo "make messages  update and compile kk/ru/en catalogues"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
@@ -46,7 +47,7 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 stack: install
-	./scripts/stack.sh
+	HOST=$(HOST) PORT=$(PORT) WEB_WORKERS=$(WEB_WORKERS) ./scripts/stack.sh
 
 lint: install-dev
 	$(BIN)/ruff check .

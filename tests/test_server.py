@@ -69,6 +69,8 @@ def test_make_stack_runs_workers_celery_and_beat(settings):
         REDIS_URL=redis_url,
         PORT=str(port),
         WEB_WORKERS="2",
+        # Production settings, tried out locally: plain HTTP and a generated secret key.
+        BIRGE_LOCAL_TRIAL="true",
         CELERY_BEAT_SCHEDULE_FILENAME=str(ROOT / "var" / f"beat-{port}"),
     )
     log = ROOT / "var" / "test-logs" / f"stack-{port}.log"

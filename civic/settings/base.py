@@ -16,13 +16,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY", default="embedded-mode-only-insecure-key-change-me-for-any-deployment"
-)
+# Off unless a developer asks (DJANGO_DEBUG=true): a mistyped URL gets Birge's own 404 page in
+# the reader's language, never Django's technical page with the URL map.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Known to everyone who reads this file: production.py refuses to start with it.
+EMBEDDED_SECRET_KEY = "embedded-mode-only-insecure-key-change-me-for-any-deployment"  # noqa: S105
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Demo mode prints demo passwords from seed_demo; never on in production.
+# Demo mode: seed_demo creates demo accounts with the README's passwords. On by default only
+# in the embedded mode (which is the demo); production.py defaults it to off.
 DEMO_MODE = env.bool("BIRGE_DEMO_MODE", default=True)
 SITE_NAME = "Birge"
 
@@ -263,6 +266,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # allauth's own rate limits (login, signup, password reset, e-mail confirmation) are on by
 # default and are kept in CACHES["default"]: Redis on the full stack, shared by every worker.
 ACCOUNT_RATE_LIMITS = {}
+# The per-address limits count REMOTE_ADDR, never a header a client can write: uvicorn puts the
+# X-Forwarded-For address there only for a peer in FORWARDED_ALLOW_IPS (the proxy).
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -304,14 +311,12 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    # Production (production.py) serves collected, hashed files.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Embedded mode serves static files straight from the source folders, no collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
+# Embedded mode serves static files straight from the source folders, no collectstatic, with
+# DEBUG off too.
+WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security (hardened further in production.py) --------------------------------------------

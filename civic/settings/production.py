@@ -1,15 +1,34 @@
 """Production: the base settings with every deployment safeguard switched on.
 
-Passes `manage.py check --deploy` with no warnings. TLS is terminated by a proxy in front of
-the ASGI workers, which sets X-Forwarded-Proto.
+Passes `manage.py check --deploy` with no warnings, and refuses to start with the embedded
+mode's published secret key or a short one. TLS is terminated by a proxy in front of the ASGI
+workers (deploy/nginx/), which sets X-Forwarded-Proto and X-Forwarded-For; uvicorn believes
+them only from the addresses in FORWARDED_ALLOW_IPS.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import EMBEDDED_SECRET_KEY, env
 
 DEBUG = False
+PRODUCTION_SETTINGS = True
+# Demo accounts and data only when the operator asks for them (seed_demo refuses otherwise).
 DEMO_MODE = env.bool("BIRGE_DEMO_MODE", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+# A key anyone can read (base.py, .env.example) or a short one signs sessions and password
+# reset links an attacker can forge: refuse to start (so `check --deploy` fails too).
+SECRET_KEY_MIN_LENGTH = 50
+if SECRET_KEY.strip() == EMBEDDED_SECRET_KEY or SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the embedded mode's published key. Generate one for this "
+        "deployment: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} random characters. "
+        "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 # The API docs list every endpoint; a city opens them to the public deliberately.

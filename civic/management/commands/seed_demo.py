@@ -1,12 +1,13 @@
 """manage.py seed_demo: Almaty's demo data. Safe to run again: it creates what is missing.
 
 Demo accounts with known passwords are only created in demo mode (BIRGE_DEMO_MODE, on by
-default in the embedded mode, off in production).
+default in the embedded mode, off in production). Under production settings the command
+refuses to run at all unless the operator turned demo mode on explicitly.
 """
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
@@ -75,10 +76,21 @@ DEMO_COMMUNITIES = [
 ]
 
 
+def _production_settings() -> bool:
+    # Set by civic/settings/production.py, and so by any settings module built on it.
+    return getattr(settings, "PRODUCTION_SETTINGS", False)
+
+
 class Command(BaseCommand):
     help = "Seed Almaty's demo data (districts, communities, demo accounts). Idempotent."
 
     def handle(self, *args, **options):
+        if _production_settings() and not settings.DEMO_MODE:
+            raise CommandError(
+                "seed_demo creates demo accounts with published passwords; it does not run "
+                "under production settings. Set BIRGE_DEMO_MODE=true to seed a demo deployment "
+                "on purpose."
+            )
         # Demo notifications are stored in the app, not mailed (to the console or anyone).
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             self._seed()
