@@ -230,3 +230,37 @@ def initiative_state(initiative: Initiative, *, seq: int, kind: str | None = Non
             "in_review_queue": in_review_queue(initiative),
         },
     )
+
+
+# --- Who hears of a move -----------------------------------------------------------------------
+
+# Supporters hear of decisions, and of a request for changes; members hear of every move.
+SUPPORTER_EVENTS = {
+    S.CHANGES_REQUESTED,
+    S.ACCEPTED,
+    S.REJECTED,
+    S.IN_PROGRESS,
+    S.IMPLEMENTED,
+}
+# Supporters of an initiative that is still open hear of its new status, not of a decision.
+SUPPORTER_KIND = {S.CHANGES_REQUESTED: "initiative.status"}
+
+
+def status_change_recipients(change) -> dict[int, tuple[object, str]]:
+    """Who is told of an initiative's move, and as what: user id → (user, notification kind).
+
+    The community's active members hear of every move; supporters of a decision (and of a
+    request for changes); each person once, as a member first; never who made the move.
+    """
+    initiative = change.initiative
+    recipients: dict[int, tuple[object, str]] = {}
+    for m in Membership.objects.select_related("user").filter(
+        community_id=initiative.community_id, state=Membership.State.ACTIVE
+    ):
+        recipients[m.user_id] = (m.user, "initiative.status")
+    if change.to_status in SUPPORTER_EVENTS:
+        kind = SUPPORTER_KIND.get(change.to_status, "initiative.decided")
+        for support in initiative.supports.select_related("user").order_by("pk").iterator():
+            recipients.setdefault(support.user_id, (support.user, kind))
+    recipients.pop(change.actor_id, None)
+    return recipients

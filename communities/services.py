@@ -32,7 +32,8 @@ from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
 from civic.validation import clean_decimal, clean_text, render_markdown
-from notifications.services import enqueue_on_commit
+from notifications.models import Notification
+from notifications.services import enqueue_on_commit, notification_store
 
 from .models import (
     ALMATY_LAT,
@@ -57,6 +58,7 @@ from .permissions import (
     require_initiative_move,
     require_initiative_mover,
 )
+from .selectors import status_change_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -801,6 +803,40 @@ def initiative_transition(*, actor, initiative_id: int, to: str, response: str =
         mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
     logger.info("initiative %s: %s → %s by user %s", initiative.pk, frm, to, actor.pk)
     return initiative
+
+
+def status_change_notify(*, change_id: int) -> int:
+    """Tell the people status_change_recipients() names of a move, each once.
+
+    First every in-app notification is stored and committed (one row per person and
+    change, so running this again finds them); then each one's e-mail is its own task, so
+    one failing mailbox is retried alone and holds up nobody else. Returns how many
+    notifications the change has.
+    """
+    change = (
+        InitiativeStatusChange.objects.select_related("initiative", "initiative__community")
+        .filter(pk=change_id)
+        .first()
+    )
+    if change is None:
+        return 0
+    initiative = change.initiative
+    params = {
+        "title": initiative.title,
+        "status": change.to_status,
+        "response": change.response,
+    }
+    url = initiative.get_absolute_url()
+    key = f"initiative-change:{change.pk}"
+    recipients = status_change_recipients(change)
+    for user_id in sorted(recipients):
+        user, kind = recipients[user_id]
+        notification_store(user=user, kind=kind, key=key, params=params, url=url)
+    # Each e-mail is queued once the rows are committed (each store is its own transaction).
+    pending = Notification.objects.filter(key=key, user_id__in=recipients, emailed_at__isnull=True)
+    for note_id in pending.order_by("user_id").values_list("pk", flat=True):
+        enqueue_on_commit("notifications.email_notification", note_id)
+    return len(recipients)
 
 
 # --- Support ----------------------------------------------------------------------------------

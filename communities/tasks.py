@@ -12,67 +12,18 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from notifications.models import Notification
-from notifications.services import enqueue_on_commit, notification_store, one_line
+from notifications.services import one_line
 
-from .models import CommunityInvite, Initiative, InitiativeStatusChange, Membership
+from .models import CommunityInvite
+from .services import status_change_notify
 
 logger = logging.getLogger(__name__)
-
-# Supporters hear of decisions, and of a request for changes; members hear of every move.
-SUPPORTER_EVENTS = {
-    Initiative.Status.CHANGES_REQUESTED,
-    Initiative.Status.ACCEPTED,
-    Initiative.Status.REJECTED,
-    Initiative.Status.IN_PROGRESS,
-    Initiative.Status.IMPLEMENTED,
-}
-# Supporters of an initiative that is still open hear of its new status, not of a decision.
-SUPPORTER_KIND = {Initiative.Status.CHANGES_REQUESTED: "initiative.status"}
 
 
 @shared_task(name="communities.notify_status_change", ignore_result=True)
 def notify_status_change(change_id: int) -> int:
-    """Tell community members of a move and supporters of a decision, each person once.
-
-    First every in-app notification is stored and committed (one row per person and
-    change, so running this again finds them); then each one's e-mail is its own task, so
-    one failing mailbox is retried alone and holds up nobody else. Returns how many
-    notifications the change has.
-    """
-    change = (
-        InitiativeStatusChange.objects.select_related("initiative", "initiative__community")
-        .filter(pk=change_id)
-        .first()
-    )
-    if change is None:
-        return 0
-    initiative = change.initiative
-    params = {
-        "title": initiative.title,
-        "status": change.to_status,
-        "response": change.response,
-    }
-    url = initiative.get_absolute_url()
-    key = f"initiative-change:{change.pk}"
-    recipients: dict[int, tuple[object, str]] = {}
-    for m in Membership.objects.select_related("user").filter(
-        community=initiative.community, state=Membership.State.ACTIVE
-    ):
-        recipients[m.user_id] = (m.user, "initiative.status")
-    if change.to_status in SUPPORTER_EVENTS:
-        kind = SUPPORTER_KIND.get(change.to_status, "initiative.decided")
-        for support in initiative.supports.select_related("user").order_by("pk").iterator():
-            recipients.setdefault(support.user_id, (support.user, kind))
-    recipients.pop(change.actor_id, None)
-    for user_id in sorted(recipients):
-        user, kind = recipients[user_id]
-        notification_store(user=user, kind=kind, key=key, params=params, url=url)
-    # Each e-mail is queued once the rows are committed (each store is its own transaction).
-    pending = Notification.objects.filter(key=key, user_id__in=recipients, emailed_at__isnull=True)
-    for note_id in pending.order_by("user_id").values_list("pk", flat=True):
-        enqueue_on_commit("notifications.email_notification", note_id)
-    return len(recipients)
+    """Tell those status_change_recipients() names of a move (status_change_notify)."""
+    return status_change_notify(change_id=change_id)
 
 
 @shared_task(

@@ -13,8 +13,9 @@ from civic.realtime import (
     GROUP_SESSION_PUBLIC,
     envelope,
 )
+from notifications.models import Notification
 
-from .models import Comment, Question, Session, SessionBan, Thread
+from .models import Comment, Question, Session, SessionBan, Thread, ThreadFollow
 
 QUEUE_LIMIT = 200
 
@@ -202,4 +203,43 @@ def compute_session_push(session_id: int, seq: int) -> list[tuple[str, dict]]:
             moderators,
             session_message(session, seq=seq, kind=EVENT_QUESTIONS_UPDATE, for_moderators=True),
         ),
+    ]
+
+
+# --- Who hears of what -------------------------------------------------------------------------
+
+# The key of the notifications of one comment: one per person and comment.
+COMMENT_NOTIFICATION_KEY = "comment:{id}"
+
+
+def comment_recipients(comment: Comment) -> list[tuple[object, str]]:
+    """Who is told of a new comment, and as what: [(user, notification kind)], each once,
+    never its author. A reply tells the author of the comment it answers (a reply to a reply
+    tells that reply's author, not the top comment's); an official's comment tells the
+    thread's followers."""
+    told = {comment.author_id}
+    recipients = []
+    # reply_to is None for replies stored before it existed, and when that comment is gone.
+    answered = comment.reply_to or comment.parent
+    if answered and answered.author_id not in told:
+        recipients.append((answered.author, "dialogue.reply"))
+        told.add(answered.author_id)
+    if comment.is_official:
+        followers = ThreadFollow.objects.filter(thread_id=comment.thread_id).select_related("user")
+        for follow in followers.order_by("pk"):
+            if follow.user_id not in told:
+                recipients.append((follow.user, "dialogue.official_answer"))
+                told.add(follow.user_id)
+    return recipients
+
+
+def answer_marked_recipients(thread: Thread, answer: Comment) -> list:
+    """The followers told that `answer` is the thread's answer: not its author, and not who
+    already heard of this very comment as an official's answer."""
+    key = COMMENT_NOTIFICATION_KEY.format(id=answer.pk)
+    heard = Notification.objects.filter(key=key).values("user_id")
+    followers = ThreadFollow.objects.filter(thread=thread).exclude(user_id=answer.author_id)
+    return [
+        follow.user
+        for follow in followers.exclude(user_id__in=heard).select_related("user").order_by("pk")
     ]

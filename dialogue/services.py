@@ -35,7 +35,7 @@ from civic.realtime import (
     rights_changed_on_commit,
 )
 from civic.validation import clean_datetime, clean_text, parse_id, render_markdown
-from notifications.services import enqueue_on_commit
+from notifications.services import enqueue_on_commit, notification_send
 
 from .models import (
     Comment,
@@ -49,7 +49,15 @@ from .models import (
     ThreadFollow,
 )
 from .permissions import require_comment_author, require_comment_editable
-from .selectors import can_view_question, is_banned, is_session_moderator, subject_visible
+from .selectors import (
+    COMMENT_NOTIFICATION_KEY,
+    answer_marked_recipients,
+    can_view_question,
+    comment_recipients,
+    is_banned,
+    is_session_moderator,
+    subject_visible,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -647,3 +655,72 @@ def flag_hide_target(*, actor, flag_id: int, reason: str) -> Flag:
     else:
         question_moderate(actor=actor, question_id=flag.question_id, action="hide", reason=reason)
     return Flag.objects.get(pk=flag.pk)
+
+
+# --- Notifications (the tasks call these; who hears of what is decided in selectors) --------
+
+
+def comment_notify(*, comment_id: int) -> int:
+    """Tell those comment_recipients() names of a new comment; one notification per person
+    per comment, however often this runs. Returns how many were told."""
+    comment = (
+        Comment.objects.select_related("thread", "parent__author", "reply_to__author", "author")
+        .filter(pk=comment_id, deleted_at__isnull=True, hidden_at__isnull=True)
+        .first()
+    )
+    if comment is None:
+        return 0
+    thread = comment.thread
+    # str(): the nameless fallback of public_name is a lazy translation, which JSON can't store.
+    params = {
+        "title": thread.title,
+        "who": str(comment.author.public_name),
+        "text": comment.body[:300],
+    }
+    url = thread.get_absolute_url() + f"#comment-{comment.pk}"
+    key = COMMENT_NOTIFICATION_KEY.format(id=comment.pk)
+    recipients = comment_recipients(comment)
+    for user, kind in recipients:
+        notification_send(user=user, kind=kind, key=key, params=params, url=url)
+    return len(recipients)
+
+
+def answer_marked_notify(*, thread_id: int, comment_id: int) -> int:
+    """An official marked the thread's answer: those answer_marked_recipients() names hear
+    of it once per answer (keyed by the comment, so marking another answer later is news)."""
+    thread = Thread.objects.filter(pk=thread_id, answer_id=comment_id, hidden_at__isnull=True)
+    thread = thread.select_related("answer__author").first()
+    if thread is None or thread.answer.deleted_at or thread.answer.hidden_at:
+        return 0
+    answer = thread.answer
+    params = {
+        "title": thread.title,
+        "who": str(answer.author.public_name),
+        "text": answer.body[:300],
+    }
+    url = thread.get_absolute_url() + f"#comment-{answer.pk}"
+    recipients = answer_marked_recipients(thread, answer)
+    for user in recipients:
+        notification_send(
+            user=user,
+            kind="dialogue.official_answer",
+            key=f"answer:{thread.pk}:{answer.pk}",
+            params=params,
+            url=url,
+        )
+    return len(recipients)
+
+
+def question_answered_notify(*, question_id: int) -> bool:
+    """Tell a question's author that it was answered, once."""
+    question = Question.objects.select_related("session", "author").filter(pk=question_id).first()
+    if question is None or question.answered_at is None:
+        return False
+    notification_send(
+        user=question.author,
+        kind="dialogue.question_answered",
+        key=f"question-answered:{question.pk}",
+        params={"title": question.session.title, "text": question.text},
+        url=question.session.get_absolute_url(),
+    )
+    return True
