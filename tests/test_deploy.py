@@ -5,8 +5,11 @@ Each test is named after a finding of the outside review (issue 10, section 1)."
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +22,7 @@ import yaml
 from django.core.management import CommandError, call_command
 
 from tests.conftest import (
+    IN_CI,
     ROOT,
     AsgiServer,
     collect_static_once,
@@ -323,9 +327,10 @@ def _wrong_logins(http: httpx.Client, count: int, *, forged: bool) -> int:
     return refused
 
 
-def _compose_web_server(tmp_path) -> tuple[subprocess.Popen, str]:
+def _compose_web_server(tmp_path, proxy: str | None = None) -> tuple[subprocess.Popen, str, int]:
     """uvicorn started exactly as docker-compose.yml's web service starts it (its command and
-    FORWARDED_ALLOW_IPS), on a free local port and a fresh SQLite database."""
+    FORWARDED_ALLOW_IPS, or `proxy` as the proxy's address), on a free local port and a fresh
+    SQLite database."""
     config = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
     web = config["services"]["web"]
     shell = web["command"][-1]
@@ -339,6 +344,7 @@ def _compose_web_server(tmp_path) -> tuple[subprocess.Popen, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         REDIS_URL="",
         WEB_WORKERS="1",
+        FORWARDED_ALLOW_IPS=proxy or env["FORWARDED_ALLOW_IPS"],
         PATH=f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}",
     )
     assert env["DJANGO_SETTINGS_MODULE"] == "civic.settings.production"
@@ -365,7 +371,7 @@ def _compose_web_server(tmp_path) -> tuple[subprocess.Popen, str]:
     except RuntimeError:
         proc.kill()
         raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
-    return proc, url
+    return proc, url, port
 
 
 @pytest.mark.server
@@ -373,7 +379,7 @@ def test_finding_forged_forwarded_for_does_not_defeat_login_limit(tmp_path):
     """30 wrong logins on 30 accounts from one direct client, each with another forged
     X-Forwarded-For, against the web service as docker-compose.yml runs it: the per-address
     limit (allauth: 10 failed logins a minute per address) refuses all past the tenth."""
-    proc, url = _compose_web_server(tmp_path)
+    proc, url, _port = _compose_web_server(tmp_path)
     try:
         with httpx.Client(base_url=url, timeout=20) as http:
             refused = _wrong_logins(http, 30, forged=True)
@@ -381,6 +387,84 @@ def test_finding_forged_forwarded_for_does_not_defeat_login_limit(tmp_path):
         proc.terminate()
         proc.wait(timeout=20)
     assert refused == 20
+
+
+def _nginx_in_front(tmp_path, upstream_port: int) -> tuple[subprocess.Popen, str]:
+    """deploy/nginx/ as shipped, with only the upstream and the listening port made local."""
+    conf_d = tmp_path / "nginx" / "conf.d"
+    conf_d.mkdir(parents=True)
+    port = free_port()
+    common = conf_d / "birge-common.inc"
+    common.write_text((ROOT / "deploy" / "nginx" / "birge-common.inc").read_text())
+    site = (ROOT / "deploy" / "nginx" / "birge.conf").read_text()
+    for old, new in (
+        ("server web:8000;", f"server 127.0.0.1:{upstream_port};"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;"),
+        ("/etc/nginx/conf.d/birge-common.inc", str(common)),
+    ):
+        assert old in site
+        site = site.replace(old, new)
+    (conf_d / "birge.conf").write_text(site)
+    prefix = tmp_path / "nginx"
+    (prefix / "nginx.conf").write_text(
+        f"""daemon off;
+master_process off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {conf_d}/*.conf;
+}}
+"""
+    )
+    cmd = ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
+    checked = subprocess.run([*cmd, "-t"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/healthz", timeout=20)
+    return proc, url
+
+
+@pytest.mark.server
+def test_finding_proxy_replaces_forged_forwarded_for_and_passes_websockets(tmp_path):
+    """The shipped nginx configuration in front of the web service, which trusts it: a client
+    that forges X-Forwarded-For through the proxy is still counted by its own address, and
+    websockets work through the proxy."""
+    if not shutil.which("nginx"):
+        reason = "this test needs nginx (apt-get install nginx-core)"
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    web, _web_url, web_port = _compose_web_server(tmp_path, proxy="127.0.0.1")
+    proxy = None
+    try:
+        proxy, url = _nginx_in_front(tmp_path, web_port)
+        with httpx.Client(base_url=url, timeout=20) as http:
+            refused = _wrong_logins(http, 30, forged=True)
+        assert refused == 20
+        ws_url = url.replace("http", "ws") + "/ws/health/"
+        message = asyncio.run(_ws_first_message(ws_url, origin=url))
+        assert message["type"] == "health.ok"
+    finally:
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(timeout=20)
+        web.terminate()
+        web.wait(timeout=20)
+
+
+async def _ws_first_message(url: str, origin: str) -> dict:
+    import websockets
+
+    async with websockets.connect(url, origin=origin, open_timeout=10) as ws:
+        return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
 
 
 @pytest.mark.django_db
