@@ -2,9 +2,9 @@
 
 Every websocket message Birge sends has one envelope: {"type", "seq", "payload"} (poll
 results flatten their payload into the envelope, as their protocol documents). Services
-call `broadcast_on_commit`; nothing is pushed for a transaction that rolls back, and a
-failed push is logged, never raised: the database is the truth and clients resync from a
-snapshot when they reconnect.
+call `mark_dirty_on_commit`; nothing is marked for a transaction that rolls back, and a
+failed mark or push is logged, never raised: the database is the truth and clients resync
+from a snapshot when they reconnect.
 """
 
 from __future__ import annotations
@@ -65,39 +65,6 @@ def envelope(event_type: str, *, seq: int, payload: dict[str, Any]) -> dict[str,
 
 def user_group(user_id: int) -> str:
     return GROUP_USER.format(id=user_id)
-
-
-def group_send_now(group: str, message: dict[str, Any]) -> bool:
-    """Send `message` to every socket in `group`; log and return False if the layer fails."""
-    layer = get_channel_layer()
-    if layer is None:
-        return False
-    try:
-        # The group rides along: a socket that has left it since drops what was queued.
-        async_to_sync(layer.group_send)(
-            group, {"type": CONSUMER_HANDLER, "message": message, "group": group}
-        )
-    except Exception:  # a push must never fail the caller: clients resync on reconnect
-        logger.warning("realtime push to %s failed", group, exc_info=True)
-        return False
-    return True
-
-
-def broadcast_on_commit(group: str, build: Callable[[], dict[str, Any]]) -> None:
-    """After the current transaction commits, build the message and send it to `group`.
-
-    `build` runs after commit, so it sees committed state (counts, statuses) only.
-    """
-
-    def _push() -> None:
-        try:
-            message = build()
-        except Exception:
-            logger.exception("building realtime message for %s failed", group)
-            return
-        group_send_now(group, message)
-
-    transaction.on_commit(_push)
 
 
 def session_digest(session_key: str) -> str:

@@ -26,7 +26,6 @@ from civic.realtime import (
     GROUP_DASHBOARD_MODERATORS,
     envelope,
     now_seq,
-    tick_seconds,
 )
 from communities.models import CategoryThreshold, Initiative
 from communities.selectors import review_queue
@@ -494,21 +493,18 @@ def _fresh(entry: dict | None) -> bool:
 def dashboard_snapshot(*, audience: str, lang: str) -> tuple[int, dict]:
     """(seq, payload) of the last computation if it is younger than a tick, else a new one.
 
-    While another process (or thread) computes, this waits a little for its result instead
-    of computing the same again; at worst it computes itself.
+    Never waits: while another process (or thread) computes, this serves the last payload
+    kept (at most PAYLOAD_KEEP_SECONDS old; the sockets get the newer one with the next push
+    or resync), and computes itself only when there is none. A request thread (one of a
+    few) is never held up by someone else's computation.
     """
     lang = page_language(lang)
     entry = cache.get(_key(audience, lang))
     if _fresh(entry):
         return entry["seq"], entry["payload"]
     if not cache.add(_LOCK, 1, COMPUTING_LOCK_SECONDS):
-        deadline = time.monotonic() + max(0.3, 2 * tick_seconds())
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            entry = cache.get(_key(audience, lang))
-            if _fresh(entry):
-                return entry["seq"], entry["payload"]
-        entry = _compute_and_store()[(audience, lang)]
+        if entry is None:
+            entry = _compute_and_store()[(audience, lang)]
         return entry["seq"], entry["payload"]
     try:
         entry = _compute_and_store()[(audience, lang)]

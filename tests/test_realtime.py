@@ -1,16 +1,14 @@
 """The shared real-time helper and base consumer: pushes after commit, envelope, validation."""
 
-import asyncio
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
+from civic import realtime
 from civic.asgi import application
-from civic.realtime import broadcast_on_commit, envelope
+from civic.realtime import envelope
 
 # Consumers run their database work in other threads: tests need real transactions.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,53 +22,51 @@ async def _connect(path="/ws/health/", headers=ORIGIN):
     return communicator, connected
 
 
-async def test_broadcast_happens_only_after_commit():
-    # Subscribe and publish from one event loop, as the ASGI server does (the Redis
-    # pub/sub layer keeps one connection per loop).
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add("test.group", channel)
-    built = []
+class _RecordingStore:
+    def __init__(self, fail=False):
+        self.marked, self.fail = [], fail
 
-    def build():
-        built.append(1)
-        return envelope("test.event", seq=1, payload={"n": 1})
-
-    @sync_to_async
-    def write():
-        with transaction.atomic():
-            broadcast_on_commit("test.group", build)
-            assert built == []  # nothing is built or sent inside the transaction
-
-    await write()
-    message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-    assert message["message"] == {"type": "test.event", "seq": 1, "payload": {"n": 1}}
-    assert built == [1]
-    await layer.group_discard("test.group", channel)
+    def mark(self, topic, item_id):
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.marked.append((topic, item_id))
 
 
-def test_no_broadcast_when_the_transaction_rolls_back():
-    built = []
+def test_a_change_is_marked_only_after_commit(monkeypatch):
+    store = _RecordingStore()
+    monkeypatch.setattr(realtime, "_get_store", lambda: store)
+    with transaction.atomic():
+        realtime.mark_dirty_on_commit("test.topic", 7)
+        assert store.marked == []  # nothing is marked, so nothing pushed, inside it
+    assert store.marked == [("test.topic", 7)]
+
+
+def test_nothing_is_marked_when_the_transaction_rolls_back(monkeypatch):
+    store = _RecordingStore()
+    monkeypatch.setattr(realtime, "_get_store", lambda: store)
 
     class Boom(Exception):
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        broadcast_on_commit("test.group", lambda: built.append(1) or {})
+        realtime.mark_dirty_on_commit("test.topic", 7)
         raise Boom
-    assert built == []
+    assert store.marked == []
 
 
-def test_a_failing_push_is_logged_not_raised(monkeypatch, caplog):
-    from civic import realtime
+def test_a_failing_mark_is_logged_not_raised(monkeypatch, caplog):
+    monkeypatch.setattr(realtime, "_get_store", lambda: _RecordingStore(fail=True))
+    with transaction.atomic():
+        realtime.mark_dirty_on_commit("test.topic", 7)
+    assert "could not mark test.topic 7 for a push" in caplog.text
 
-    class BrokenLayer:
-        async def group_send(self, group, message):
-            raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(realtime, "get_channel_layer", lambda: BrokenLayer())
-    assert realtime.group_send_now("g", {"type": "x"}) is False
-    assert "realtime push to g failed" in caplog.text
+def test_envelope_is_the_one_message_shape():
+    assert envelope("test.event", seq=1, payload={"n": 1}) == {
+        "type": "test.event",
+        "seq": 1,
+        "payload": {"n": 1},
+    }
 
 
 async def test_health_socket_sends_a_snapshot():

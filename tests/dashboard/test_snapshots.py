@@ -108,3 +108,39 @@ def test_page_renders_use_the_cached_payload_and_its_seq(client, computations, s
     assert len(computations) == 1
     # The page's seq is the computation's, so an update computed since is newer than it.
     assert seqs == [str(cached)] * 3
+
+
+def test_finding_dashboard_snapshot_never_sleeps(computations, settings, monkeypatch):
+    """While another computes, a snapshot serves the last payload kept (or computes itself
+    when there is none) at once: it never sleeps on a request thread waiting for it."""
+    import time
+
+    from django.core.cache import cache
+
+    def no_sleeping(seconds):
+        raise AssertionError(f"dashboard_snapshot slept {seconds} s on a request thread")
+
+    monkeypatch.setattr(time, "sleep", no_sleeping)
+    settings.REALTIME_TICK_MS = 250
+    poll = make_poll()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        old_seq, _payload = dashboard_snapshot(audience=OFFICIALS, lang="en")
+    assert len(computations) == 1
+    vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=UserFactory())
+    assert cache.add(dashboard.selectors._LOCK, 1, 5)  # another process is computing now
+    try:
+        with time_machine.travel(start + timedelta(seconds=1), tick=False):
+            began = time.perf_counter()
+            seq, payload = dashboard_snapshot(audience=OFFICIALS, lang="en")
+            assert time.perf_counter() - began < 0.25
+            # The last payload kept (1 s old), not a second computation of the same tick.
+            assert (seq, payload["polls"][0]["total_votes"]) == (old_seq, 0)
+            assert len(computations) == 1
+            # Nothing kept for this audience and language: it computes itself, at once.
+            cache.delete(dashboard.selectors._key(MODERATORS, "kk"))
+            seq, payload = dashboard_snapshot(audience=MODERATORS, lang="kk")
+            assert len(computations) == 2
+            assert seq > old_seq and payload["polls"][0]["total_votes"] == 1
+    finally:
+        cache.delete(dashboard.selectors._LOCK)
