@@ -138,6 +138,9 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self._closing = True
         self._stop_rechecks()
         await self._leave_groups()
+        self._unwatch()
+
+    def _unwatch(self) -> None:
         for item in self._watching:
             realtime.unwatch(*item)
         self._watching = []
@@ -226,6 +229,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self._closing = True
         await self.close(code=exc.close_code, reason=exc.code[:100])
         await self._leave_groups()
+        self._unwatch()
         self._stop_rechecks()
 
     async def rights_changed(self, event):
