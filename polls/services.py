@@ -852,6 +852,7 @@ def event_codes_revoke(
 ) -> int:
     """Revoke unused codes (some, or a whole batch). Returns how many were revoked."""
     require_can_manage(actor)
+    poll_id = parse_id(poll_id, message=_("No such poll."))
     codes = EventCode.objects.filter(poll_id=poll_id, used_at__isnull=True, revoked_at__isnull=True)
     if code_ids is not None:
         codes = codes.filter(pk__in=code_ids)
