@@ -12,7 +12,8 @@
    It builds the ws:// or wss:// address from the page's location, and on every (re)connect
    the server sends a snapshot: a snapshot always replaces what is shown, an update only if
    its seq is newer than the last one seen on its stream. A dropped socket is reopened with
-   a capped exponential backoff and jitter, unless it was closed with one of `stopCodes`
+   a capped exponential backoff and jitter (reset by a snapshot, not by an open that brings
+   nothing), unless it was closed with one of `stopCodes`
    (gone, forbidden, signed out): then it stops for good. onStatus hears "live",
    "reconnecting" and, after a stop code, "stopped" (with the code).
 
@@ -48,7 +49,10 @@
       var kind = msg.type.slice(dot + 1);
       if (streams.indexOf(stream) === -1) return;
       if (kind === "snapshot") {
-        if (liveOn === "snapshot") attempt = 0;
+        // The back-off starts over only once the state has arrived: a socket that opens and
+        // is closed at once (a server that is restarting, a proxy without a backend) keeps
+        // backing off instead of reconnecting every second for ever.
+        attempt = 0;
         if (accept(msg)) {
           lastSeq[stream] = msg.seq; // a snapshot always wins: it is the state after a (re)connect
           onMessage(msg);
@@ -90,10 +94,7 @@
       socket = ws;
       arm(ws);
       ws.onopen = function () {
-        if (liveOn === "open") {
-          attempt = 0;
-          onStatus("live");
-        }
+        if (liveOn === "open") onStatus("live");
       };
       ws.onmessage = function (event) {
         arm(ws);
