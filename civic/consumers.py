@@ -8,9 +8,10 @@ A socket follows its user's rights. Services that change them (a role, a ban) an
 sign-out and password signals push `rights.changed` to the user's group after commit; the
 socket then loads its user afresh from its session and authorizes again: 4401 when the
 session is gone, expired or no longer valid (a password change), the refusal's own code
-(4403, 4404) when authorize() refuses. Every few seconds (REALTIME_RECHECK_SECONDS) it does
-so unasked too, which covers expiry and a push lost in a Redis outage; every snapshot is
-checked the same way first. A closed socket sends nothing more.
+(4403, 4404) when authorize() refuses. Every few seconds (REALTIME_RECHECK_SECONDS) one task
+per process checks the sessions and roles of all its sockets in one batch and checks in full
+those whose answer changed (an expired session, a push lost in a Redis outage); every
+snapshot is checked the same way first. A closed socket sends nothing more.
 
 The channel layer (Redis) is never needed for the handshake: a socket that cannot join its
 groups still gets its snapshot from the database, and joins them on a later re-check.
@@ -21,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -33,7 +34,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.selectors import session_user
+from accounts.selectors import session_fingerprints, session_user
 
 from . import realtime
 from .errors import DomainError, NotAuthenticated
@@ -89,7 +90,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self._channel_ready = asyncio.Event()
         self._closing = False
         self._recheck_lock = asyncio.Lock()
-        self._recheck_task: asyncio.Task | None = None
+        self._fingerprint: str | None = None  # what session_fingerprints said last
         self.joined: set[str] = set()  # the groups this socket should be in
         self._added: set[str] = set()  # the groups it is in
         self._watching: list[tuple[str, int]] = []
@@ -100,7 +101,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
-            self._stop_rechecks()
+            _open_sockets.discard(self)
 
     async def _receive_from_layer(self):
         await self._channel_ready.wait()
@@ -132,11 +133,17 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self.joined = await self._wanted_groups()
         await self._join_layer()  # before the snapshot, so no update falls in between
         await self.send_snapshot(recheck=False)  # authorize() has just run
-        self._recheck_task = asyncio.ensure_future(self._recheck_loop())
+        if self.user_id is not None:
+            prints = await database_sync_to_async(session_fingerprints)(
+                {self.session_key: self.user_id}
+            )
+            self._fingerprint = prints.get(self.session_key)
+        _open_sockets.add(self)
+        realtime.ensure_process_task("birge-socket-rechecks", _recheck_sockets)
 
     async def disconnect(self, code):
         self._closing = True
-        self._stop_rechecks()
+        _open_sockets.discard(self)
         await self._leave_groups()
         self._unwatch()
 
@@ -144,11 +151,6 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         for item in self._watching:
             realtime.unwatch(*item)
         self._watching = []
-
-    def _stop_rechecks(self) -> None:
-        task = getattr(self, "_recheck_task", None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
 
     # --- The channel layer ------------------------------------------------------------------
 
@@ -228,9 +230,9 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         # The flag first: nothing queued behind this (a group event, a snapshot) goes out.
         self._closing = True
         await self.close(code=exc.close_code, reason=exc.code[:100])
+        _open_sockets.discard(self)
         await self._leave_groups()
         self._unwatch()
-        self._stop_rechecks()
 
     async def rights_changed(self, event):
         """rights.changed: the user's roles, bans, password or sessions changed."""
@@ -242,22 +244,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             return
         await self.recheck_rights()
 
-    async def _recheck_loop(self) -> None:
-        """Session expiry, a push lost in an outage, groups not joined yet: every few seconds
-        (jittered, so the sockets of one restart do not re-check in step)."""
-        while not self._closing:
-            await asyncio.sleep(recheck_seconds() * random.uniform(0.8, 1.0))
-            try:
-                if self.user_id is not None and not await self.recheck_rights():
-                    return
-                missing = self.channel_name is None or self._added != self.joined
-                if self.channel_layer is not None and missing and await self._join_layer():
-                    # Whatever was pushed while it was out is in this snapshot.
-                    await self.send_snapshot(recheck=False)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database down: keep the socket, try again later
-                _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", exc)
+    async def _rejoin(self) -> None:
+        """Join the groups an outage kept this socket out of, and send what it missed."""
+        missing = self.channel_name is None or self._added != self.joined
+        if self.channel_layer is not None and missing and await self._join_layer():
+            await self.send_snapshot(recheck=False)
 
     # --- Messages ---------------------------------------------------------------------------
 
@@ -325,6 +316,48 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
 
 def recheck_seconds() -> float:
     return max(0.05, float(settings.REALTIME_RECHECK_SECONDS))
+
+
+# The open sockets of this process, checked together by one task (started with the first).
+_open_sockets: weakref.WeakSet[EnvelopeConsumer] = weakref.WeakSet()
+
+
+async def _recheck_sockets() -> None:
+    """Every REALTIME_RECHECK_SECONDS: the sessions and roles of every signed-in socket of the
+    process in one batch of queries (a session expired, a push lost); a socket whose digest
+    changed is checked in full, as after a push. After an outage the ticker saw (pushes may be
+    lost: a ban, say) every socket is. Sockets an outage kept out of their groups rejoin."""
+    seen_outages = realtime.outages()
+    while _open_sockets:
+        await asyncio.sleep(recheck_seconds())
+        sockets = [s for s in list(_open_sockets) if not s._closing]
+        everything = realtime.outages() != seen_outages
+        seen_outages = realtime.outages()
+        try:
+            signed_in = {s.session_key: s.user_id for s in sockets if s.user_id is not None}
+            prints = (
+                await database_sync_to_async(session_fingerprints)(signed_in) if signed_in else {}
+            )
+        except Exception as exc:  # the database down: the sockets stay, checked next time
+            _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", exc)
+            continue
+        checks = []
+        for socket in sockets:
+            if socket.user_id is not None:
+                now = prints.get(socket.session_key)
+                if everything or now is None or now != socket._fingerprint:
+                    checks.append(_recheck_one(socket, now))
+                    continue
+            checks.append(socket._rejoin())
+        for result in await asyncio.gather(*checks, return_exceptions=True):
+            if isinstance(result, Exception):
+                _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", result)
+
+
+async def _recheck_one(socket: EnvelopeConsumer, fingerprint: str | None) -> None:
+    if await socket.recheck_rights():
+        socket._fingerprint = fingerprint
+        await socket._rejoin()
 
 
 class NotFoundConsumer(EnvelopeConsumer):

@@ -311,10 +311,35 @@ def _ensure_ticker() -> None:
         _tickers[loop] = loop.create_task(_ticker(), name="birge-realtime-ticker")
 
 
+# Other background tasks of a process's event loop (the sockets' re-check), stopped with
+# the tickers: loop -> {name: task}.
+_process_tasks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# How many times the ticker found Redis unreachable: a push sent meanwhile may be lost, so
+# whoever depends on pushes (the sockets' rights) checks everything again after one.
+_outages = 0
+
+
+def outages() -> int:
+    return _outages
+
+
+def ensure_process_task(name: str, factory: Callable[[], Any]) -> None:
+    """Run `factory()` as the one task called `name` on this event loop."""
+    loop = asyncio.get_running_loop()
+    tasks = _process_tasks.setdefault(loop, {})
+    task = tasks.get(name)
+    if task is None or task.done():
+        tasks[name] = loop.create_task(factory(), name=name)
+
+
 async def stop_tickers() -> None:
     for loop, task in list(_tickers.items()):
         task.cancel()
         _tickers.pop(loop, None)
+    for loop, tasks in list(_process_tasks.items()):
+        for task in tasks.values():
+            task.cancel()
+        _process_tasks.pop(loop, None)
 
 
 async def _push(topic: str, item_id: int) -> None:
@@ -353,6 +378,7 @@ async def tick_once() -> int:
 
 
 async def _ticker() -> None:
+    global _outages
     healthy = True
     last_resync = time.monotonic()
     next_tick = time.monotonic()
@@ -374,6 +400,7 @@ async def _ticker() -> None:
             raise
         except Exception:
             if healthy:
+                _outages += 1
                 logger.warning("realtime ticker failed; retrying every tick", exc_info=True)
             healthy = False
             continue

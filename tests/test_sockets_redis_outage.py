@@ -5,6 +5,7 @@ live updates reach them again; the outage is logged in a few lines, not a traceb
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -143,7 +144,8 @@ def test_finding_socket_handshake_during_redis_outage(tmp_path):
         outage_log = server.log.read_bytes()[log_size:].decode(errors="replace")
         # Ten refused handshakes would be ten tracebacks; a degraded one is not an error.
         assert "Exception in ASGI application" not in outage_log, outage_log[-3000:]
-        assert outage_log.count("Traceback") <= 5, outage_log[-3000:]
+        records = re.findall(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ", outage_log, re.M)
+        assert len(records) <= 10, outage_log[-3000:]  # a handful of lines, throttled
     finally:
         server.stop()
         redis_server.kill()

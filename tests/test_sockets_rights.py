@@ -249,3 +249,35 @@ async def test_finding_resync_rechecks_rights():
     code, took = await closed_within(ws)
     assert code == 4403 and took < CLOSE_WITHIN
     await nothing_after(ws)
+
+
+async def test_a_lost_push_is_made_good_by_the_periodic_recheck(settings, monkeypatch):
+    """The role revoked while Redis was down (its push lost): the sockets' periodic check sees
+    the user's roles changed and closes the socket."""
+    import civic.consumers
+    from accounts.services import role_revoke
+
+    settings.REALTIME_RECHECK_SECONDS = 0.5
+    official = await sync_to_async(OfficialFactory)()
+    colleagues = [await sync_to_async(OfficialFactory)() for _ in range(3)]
+    ws = await dashboard_socket(official)
+    others = [await dashboard_socket(c) for c in colleagues]
+    batches = []
+    real = civic.consumers.session_fingerprints
+
+    def counting(sessions):
+        batches.append(len(sessions))
+        return real(sessions)
+
+    monkeypatch.setattr(civic.consumers, "session_fingerprints", counting)
+    monkeypatch.setattr("accounts.services.rights_changed_on_commit", lambda *a, **k: None)
+    await sync_to_async(role_revoke)(actor=None, user=official, role=Role.OFFICIAL)
+
+    code, took = await closed_within(ws)
+    assert code == 4403 and took < CLOSE_WITHIN
+    await nothing_after(ws)
+    # One batch a round for every signed-in socket of the process, not a query per socket.
+    assert batches and max(batches) == 4, batches
+    for other in others:
+        await still_open(other, "dashboard")
+        await other.disconnect()
