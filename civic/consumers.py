@@ -102,6 +102,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             _open_sockets.discard(self)
+            self._unwatch()  # also when the consumer ended without a disconnect
 
     async def _receive_from_layer(self):
         await self._channel_ready.wait()
@@ -242,7 +243,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         if signed_out and self.session_key and signed_out == session_digest(self.session_key):
             await self._close_for(NotAuthenticated())
             return
-        await self.recheck_rights()
+        try:
+            await self.recheck_rights()
+        except Exception as exc:  # the database down: the periodic re-check tries again
+            self._fingerprint = None
+            _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", exc)
 
     async def _rejoin(self) -> None:
         """Join the groups an outage kept this socket out of, and send what it missed."""
