@@ -281,3 +281,19 @@ async def test_a_lost_push_is_made_good_by_the_periodic_recheck(settings, monkey
     for other in others:
         await still_open(other, "dashboard")
         await other.disconnect()
+
+
+async def test_a_password_set_anywhere_else_closes_old_sockets(settings):
+    """`manage.py changepassword`, the admin: no signal, the periodic check sees it."""
+    settings.REALTIME_RECHECK_SECONDS = 0.5
+    official = await sync_to_async(OfficialFactory)()
+    ws = await dashboard_socket(official)
+
+    def change():
+        official.set_password("an-Admin-set-passw0rd")
+        official.save(update_fields=["password"])
+
+    await sync_to_async(change)()
+    code, took = await closed_within(ws)
+    assert code == 4401 and took < CLOSE_WITHIN
+    await nothing_after(ws)
