@@ -214,7 +214,7 @@ def test_an_eager_task_error_never_fails_the_request(client, monkeypatch, caplog
     def crash(**kwargs):
         raise RuntimeError("the task itself failed")
 
-    monkeypatch.setattr("communities.tasks.notification_store", crash)
+    monkeypatch.setattr("communities.services.notification_store", crash)
     client.force_login(OfficialFactory())
     response = client.post(
         f"/api/v1/initiatives/{initiative.pk}/transition",
