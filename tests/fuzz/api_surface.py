@@ -91,7 +91,7 @@ def _valid_value(name: str, prop: dict, world: World):
         "district_ids": [world.district_pk],
         "parent": int(world.first("comment")),
         "comment": int(world.first("comment")),
-        "question": int(world.first("question")),
+        "question": None,  # a report names a comment or a question, not both
         "user": int(world.first("user")),
         "hosts": [],
         "kind": "citizen_group",
@@ -167,36 +167,60 @@ BODIES_WITHOUT_SCHEMA = {"oversize", "multipart_bad_boundary", "malformed", "dee
 EVERYONE_VALUES: set[str] = set()
 
 
+def valid_probes(operation: Operation, world: World) -> list[tuple[dict[str, str], Probe]]:
+    """A valid request on each seeded object the operation can name: (path values, probe)."""
+    base = real_values(operation, world)
+    variants = [base]
+    for name in operation.path_params:
+        for real in world.ids.get(param_kind(operation.path, name) or "", [])[1:2]:
+            variants.append({**base, name: str(real)})
+    body = valid_body(operation, world)
+    out = []
+    for values in variants:
+        path = fill(operation.path, values)
+        what = "valid " + ", ".join(f"{k}={v}" for k, v in values.items())
+        if operation.multipart_schema is not None:
+            probe = _multipart_probes(operation.method, path, operation.multipart_schema)[0]
+            probe.what = what
+        else:
+            probe = Probe(
+                operation.method, path, _json(body) if body is not None else b"", what=what
+            )
+        out.append((values, probe))
+    return out
+
+
 def field_pairs(body: dict) -> list[tuple[str, str, object]]:
     pairs = [(n, label, value) for n in body for label, value in BAD_VALUES]
     return pairs + [(n, label, raw) for n in body for label, raw in RAW_VALUES]
 
 
 def probes_for(
-    operation: Operation, world: World, *, role: str, roles: tuple[str, ...], reached_by: list[str]
+    operation: Operation,
+    world: World,
+    *,
+    role: str,
+    roles: tuple[str, ...],
+    reached_by: list[str],
+    base_values: dict[str, str] | None = None,
 ) -> list[Probe]:
     """Every bad request for `operation` that `role` sends.
 
     Requests wrong as a whole and the worst ids go out as every role. The long lists (every
     field times every bad value, the rarer ids, bodies and query values) are shared out: each
     item is sent once, as one of the roles in `reached_by` (those whose valid request was not
-    refused with 401/403, so the bad value meets the code that reads it)."""
+    refused with 401/403, so the bad value meets the code that reads it). Path parameters are
+    `base_values` (seeded ids) except where a bad id is the point."""
     mine = _sharer(role, reached_by or list(roles))
     everyone = _sharer(role, list(roles))
-    probes: list[Probe] = []
     method = operation.method
-    base_values = real_values(operation, world)
+    base_values = base_values or real_values(operation, world)
     base_path = fill(operation.path, base_values)
     body = valid_body(operation, world)
     valid = _json(body) if body is not None else b""
 
     # The operation itself on every seeded object it can name, with a valid body.
-    for name in operation.path_params:
-        for real in world.ids.get(param_kind(operation.path, name) or "", [])[:2]:
-            path = fill(operation.path, {**base_values, name: str(real)})
-            probes.append(Probe(method, path, valid, what=f"valid body, {name}={real}"))
-    if not operation.path_params:
-        probes.append(Probe(method, base_path, valid, what="valid body"))
+    probes: list[Probe] = [probe for _values, probe in valid_probes(operation, world)]
 
     # Bad path ids, one parameter at a time.
     for name in operation.path_params:

@@ -3,6 +3,7 @@ socket frames. Everything here is data; tests/fuzz/surfaces.py decides where it 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -29,7 +30,6 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("int_2_64", 2**64),
     ("int_minus_1", -1),
     ("int_0", 0),
-    ("huge_int", 10**30),
     ("nul_byte", "a\x00b"),
     ("lone_surrogate", "\ud800x"),
     # Right-to-left override and mark, zero-width space/joiner/BOM, 4-byte emoji, combining
@@ -43,8 +43,6 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("bad_date", "2024-13-45T99:99:99"),
     ("far_date", "9999-12-31T23:59:59-14:00"),
     ("number_string", "1e999"),
-    ("nested_list", [[[[["x"]]]]]),
-    ("list_of_nulls", [None, None]),
     ("list_of_huge", [2**64, -1]),
 ]
 
@@ -68,10 +66,12 @@ class Body:
     headers: dict = field(default_factory=dict)
 
 
+@functools.cache
 def oversize_json() -> bytes:
     return b'{"x": "' + b"a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024) + b'"}'
 
 
+@functools.cache
 def oversize_form() -> bytes:
     return b"x=" + b"a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024)
 

@@ -91,8 +91,12 @@ RESULTS: dict[tuple[str, str], Tally] = defaultdict(Tally)
 
 
 def short(value, limit: int = 160) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+    """A readable piece of a value that may be megabytes long."""
+    size = len(value) if isinstance(value, str | bytes) else None
+    text = repr(value[: limit + 1] if size is not None else value)
+    if size is not None and size > limit:
+        return f"{text[:limit]}... ({size} {'bytes' if isinstance(value, bytes) else 'chars'})"
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def clip(text: str, limit: int = 160) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from .api_surface import api_operations, probes_for
+from .api_surface import api_operations, probes_for, valid_probes
 from .conftest import client_as
 from .harness import Fuzzer
 from .world import ROLES
@@ -27,35 +27,47 @@ def test_every_operation_is_discovered():
 
 
 @pytest.fixture(scope="module")
-def reached_by(world, django_db_blocker) -> dict[str, list[str]]:
-    """For each operation, the roles whose valid request is not refused with 401 or 403."""
-    reach: dict[str, list[str]] = {}
+def calibration(world, django_db_blocker) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """For each operation, the seeded objects its bad inputs are aimed at (those a valid
+    request succeeds on for the most roles) and the roles whose valid request there is not
+    refused with 401 or 403."""
+    result = {}
     with django_db_blocker.unblock():
         clients = {role: client_as(world, role) for role in ROLES}
         for operation in api_operations():
-            probe = probes_for(operation, world, role=ROLES[0], roles=ROLES, reached_by=[])[0]
-            reach[operation.label] = []
-            for role, client in clients.items():
-                with transaction.atomic():
-                    status = client.generic(
-                        probe.method.upper(),
-                        probe.path,
-                        data=probe.data,
-                        content_type=probe.content_type,
-                    ).status_code
-                    transaction.set_rollback(True)
-                if status not in (401, 403):
-                    reach[operation.label].append(role)
-    return reach
+            best = None
+            for values, probe in valid_probes(operation, world):
+                statuses = {}
+                for role, client in clients.items():
+                    with transaction.atomic():
+                        statuses[role] = client.generic(
+                            probe.method.upper(),
+                            probe.path,
+                            data=probe.data,
+                            content_type=probe.content_type,
+                        ).status_code
+                        transaction.set_rollback(True)
+                successes = sum(status < 300 for status in statuses.values())
+                if best is None or successes > best[0]:
+                    reached = [r for r, status in statuses.items() if status not in (401, 403)]
+                    best = (successes, reached, values)
+            result[operation.label] = (best[1], best[2])
+    return result
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_api_fuzz(world, reached_by, role):
+def test_api_fuzz(world, calibration, role):
     client = client_as(world, role)
     with Fuzzer(client, role=role, surface="api") as fuzzer:
         for operation in api_operations():
+            reached_by, base_values = calibration[operation.label]
             probes = probes_for(
-                operation, world, role=role, roles=ROLES, reached_by=reached_by[operation.label]
+                operation,
+                world,
+                role=role,
+                roles=ROLES,
+                reached_by=reached_by,
+                base_values=base_values,
             )
             for probe in probes:
                 fuzzer.send(

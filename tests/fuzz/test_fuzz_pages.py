@@ -41,6 +41,9 @@ class Site:
     bad_id_pages: list[tuple[str, str, str, str]]  # (address, parameter, bad value, route)
     post_routes: dict[str, set[str]] = field(default_factory=dict)  # route: roles shown a form
     route_ok: dict[str, set[str]] = field(default_factory=dict)  # route: roles it answers 200
+    # One form per route and set of fields is fuzzed field by field (the same form on another
+    # object adds nothing), by everyone shown any of them.
+    field_forms: dict[str, set[str]] = field(default_factory=dict)
     post_forms: dict[str, Form] = field(default_factory=dict)
     get_forms: dict[str, Form] = field(default_factory=dict)
 
@@ -87,12 +90,15 @@ def site(world, django_db_blocker) -> Site:
                             if name not in dict(known.fields):
                                 known.fields.append((name, value))
                     known.seen_by.add(role)
-    for url, form in site.post_forms.items():
+    shapes: dict[tuple, str] = {}
+    for url, form in sorted(site.post_forms.items()):
         try:
             route = resolve(urlsplit(url).path).route
         except Resolver404:
-            continue
+            route = url
         site.post_routes.setdefault(route, set()).update(form.seen_by)
+        first = shapes.setdefault((route, tuple(sorted(dict(form.fields)))), url)
+        site.field_forms.setdefault(first, set()).update(form.seen_by)
     return site
 
 
@@ -192,12 +198,15 @@ def test_page_fuzz(world, site, role):
         for url, form in sorted(site.post_forms.items()):
             if _shared(url + "valid", form.seen_by) == role:
                 _post_form(fuzzer, form, form.fields, "valid form")
+            if url not in site.field_forms:
+                continue
+            shown = site.field_forms[url]
             for group in fuzzed_fields(form):
                 for label, bad in [*FORM_VALUES, ("missing", None)]:
                     name = group[zlib.crc32(label.encode()) % len(group)]
                     if label in DATE_VALUES and not _is_date(form, name):
                         continue
-                    if _shared(f"{url}{name}{label}", form.seen_by) != role:
+                    if _shared(f"{url}{name}{label}", shown) != role:
                         continue
                     fields = [(n, v) for n, v in form.fields if n != name]
                     if bad is not None:
@@ -211,7 +220,7 @@ def test_page_fuzz(world, site, role):
                     ("long_filename", {"file_name": "a" * 5000 + ".pdf"}),
                     ("traversal_filename", {"file_name": "../../x.pdf"}),
                 ]:
-                    if _shared(f"{url}{file_field}{label}", form.seen_by) == role:
+                    if _shared(f"{url}{file_field}{label}", shown) == role:
                         _post_form(fuzzer, form, form.fields, f"file {label}", **file_args)
 
         # Filters and pagination: each GET form's fields, and page/next on every page.
