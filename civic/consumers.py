@@ -249,11 +249,12 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             self._fingerprint = None
             _warn_now_and_then("recheck", "socket re-check failed (%r); retrying", exc)
 
-    async def _rejoin(self) -> None:
-        """Join the groups an outage kept this socket out of, and send what it missed."""
+    async def _rejoin(self, *, checked: bool = False) -> None:
+        """Join the groups an outage kept this socket out of, and send what it missed (to a
+        user who may still see it: checked first unless the caller just did)."""
         missing = self.channel_name is None or self._added != self.joined
         if self.channel_layer is not None and missing and await self._join_layer():
-            await self.send_snapshot(recheck=False)
+            await self.send_snapshot(recheck=not checked)
 
     # --- Messages ---------------------------------------------------------------------------
 
@@ -362,7 +363,7 @@ async def _recheck_sockets() -> None:
 async def _recheck_one(socket: EnvelopeConsumer, fingerprint: str | None) -> None:
     if await socket.recheck_rights():
         socket._fingerprint = fingerprint
-        await socket._rejoin()
+        await socket._rejoin(checked=True)
 
 
 class NotFoundConsumer(EnvelopeConsumer):
