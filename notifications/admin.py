@@ -12,6 +12,10 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "key"]
     readonly_fields = ["user", "kind", "key", "params", "url", "created_at", "emailed_at"]
 
+    def has_add_permission(self, request):
+        # A notification is what a service sent someone; one added here would have no one.
+        return False
+
 
 @admin.register(PendingTask)
 class PendingTaskAdmin(admin.ModelAdmin):

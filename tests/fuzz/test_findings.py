@@ -28,3 +28,19 @@ def test_finding_code_batch_revoke_with_an_id_past_64_bits():
     response = client.post(f"/en/polls/manage/{poll.pk}/codes/{batch}/revoke/", follow=True)
     assert response.status_code == 200
     assert b"1 unused codes revoked" in response.content
+
+
+def test_finding_notification_admin_add_is_refused():
+    # POST /admin/notifications/notification/add/ saved a notification without its user
+    # (every field but read_at is read-only): IntegrityError, a 500.
+    from notifications.models import Notification
+    from tests.factories import UserFactory
+
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+
+    assert client.get("/admin/notifications/notification/add/").status_code == 403
+    response = client.post("/admin/notifications/notification/add/", {"_save": "Save"})
+    assert response.status_code == 403
+    assert not Notification.objects.exists()
