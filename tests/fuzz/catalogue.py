@@ -1,5 +1,5 @@
 """The catalogue of bad inputs: values for one field, whole bodies, path ids, query values and
-socket frames. Everything here is data; tests/fuzz/surfaces.py decides where it is sent."""
+socket frames. Everything here is data; the surfaces and tests decide where it is sent."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ from http.cookies import SimpleCookie
 from django.apps import apps
 from django.db import connection, transaction
 
-# Tables that may change on a request that was refused, and why.
+# Tables that may change on a request that was refused, and why. Nothing else is excluded:
+# rate-limit counters and allauth's failed-login counts live in the cache, not in tables, and
+# the audit log records changes made, never refusals.
 EXCLUDED_TABLES = {
     # A session is saved whenever it is touched (a message queued for the next page, the
     # language or the CSRF rotation), refused or not.
