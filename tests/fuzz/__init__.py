@@ -15,4 +15,5 @@ var/test-artifacts/fuzz-summary.json.
 
     .venv/bin/pytest tests/fuzz/                                # SQLite
     DATABASE_URL=postgres://... .venv/bin/pytest tests/fuzz/    # NUL bytes matter there
+    FUZZ_EVERY_ROLE=1 .venv/bin/pytest tests/fuzz/              # nothing shared out: ~7x longer
 """
