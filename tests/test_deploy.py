@@ -547,7 +547,10 @@ def test_finding_stack_survives_one_crashed_process(settings):
     log = ROOT / "var" / "test-logs" / f"stack-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     health = f"http://127.0.0.1:{port}/healthz"
-    with log.open("wb") as out:
+    log.write_bytes(b"")
+    # Append mode: supervisord and its programs each open this file; with their own
+    # offsets they would write over each other's lines.
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             ["./scripts/stack.sh"],
             cwd=ROOT,

@@ -75,7 +75,10 @@ def test_make_stack_runs_workers_celery_and_beat(settings):
     )
     log = ROOT / "var" / "test-logs" / f"stack-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
+    log.write_bytes(b"")
+    # Append mode: supervisord and its programs each open this file; with their own
+    # offsets they would write over each other's lines.
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             ["./scripts/stack.sh"],
             cwd=ROOT,
