@@ -5,18 +5,14 @@ again (here the sweep beat runs is called directly, with a zero lease)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
 from civic.celery import app as celery_app
 from dashboard.models import Export
@@ -25,8 +21,9 @@ from dialogue.models import ThreadFollow
 from dialogue.services import comment_post, thread_follow
 from notifications.models import Notification, PendingTask
 from notifications.services import pending_tasks_hand_over
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.factories import OfficialFactory, UserFactory, make_poll, make_thread
+from tests.workers import delivered, start_worker, worker_env
 
 pytestmark = [
     pytest.mark.postgres,
@@ -75,15 +72,6 @@ class OwnRedis:
         return redis.Redis.from_url(self.url).dbsize()
 
 
-def _delivered(folder: Path) -> list[str]:
-    addresses = []
-    for path in sorted(folder.glob("*.log")):
-        for chunk in path.read_bytes().split(b"-" * 79):
-            if chunk.strip():
-                addresses += message_from_bytes(chunk.strip()).get_all("To", [])
-    return addresses
-
-
 @pytest.fixture
 def broker(tmp_path):
     """This test's Redis as the Celery broker of the test process (tasks are sent, not run)."""
@@ -99,29 +87,6 @@ def broker(tmp_path):
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     own.kill()
-
-
-def _start_worker(own: OwnRedis, queue: str, mail_dir: Path, log_path: Path):
-    s = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="civic.settings.base",
-        DATABASE_URL=f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}",
-        REDIS_URL=own.url,
-        CELERY_QUEUE=queue,
-        CELERY_TASK_ALWAYS_EAGER="false",
-        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-        EMAIL_FILE_PATH=str(mail_dir),
-        MEDIA_ROOT=str(mail_dir.parent / "media"),
-    )
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "civic", "worker", "-Q", queue,
-         "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return proc, log
 
 
 def test_finding_outbox_survives_redis_restart(broker, tmp_path, settings):
@@ -153,7 +118,10 @@ def test_finding_outbox_survives_redis_restart(broker, tmp_path, settings):
     assert own.keys() == 0
 
     log_path = tmp_path / "worker.log"
-    proc, log = _start_worker(own, queue, mail_dir, log_path)
+    env = worker_env(
+        redis_url=own.url, queue=queue, mail_dir=mail_dir, MEDIA_ROOT=str(tmp_path / "media")
+    )
+    proc, log = start_worker(env, log_path)
     try:
         # What beat does every PENDING_TASKS_SWEEP_SECONDS, without waiting for the lease.
         assert pending_tasks_hand_over(older_than_seconds=0, lease_seconds=0) == 1 + len(exports)
@@ -167,7 +135,7 @@ def test_finding_outbox_survives_redis_restart(broker, tmp_path, settings):
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             done = Export.objects.filter(state=Export.State.DONE).count() == len(exports)
-            if done and sorted(_delivered(mail_dir)) == expected and not PendingTask.objects.exists():
+            if done and sorted(delivered(mail_dir)) == expected and not PendingTask.objects.exists():
                 break
             time.sleep(0.3)
         # A second sweep after everything ran hands over nothing: nothing is sent twice.
@@ -178,7 +146,7 @@ def test_finding_outbox_survives_redis_restart(broker, tmp_path, settings):
         proc.wait(timeout=20)
         log.close()
     output = log_path.read_text(errors="replace")[-3000:]
-    assert sorted(_delivered(mail_dir)) == expected, output
+    assert sorted(delivered(mail_dir)) == expected, output
     notes = Notification.objects.filter(user__email__in=expected)
     assert notes.count() == len(expected), output
     assert notes.filter(emailed_at__isnull=True).count() == 0, output
