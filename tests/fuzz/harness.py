@@ -122,12 +122,21 @@ class Fuzzer:
         self.failures: list[str] = []
         self.catcher = _TracebackCatcher()
 
+    # Thousands of refusals would each log a warning (with a traceback for a 403): only
+    # errors are wanted here, and they are still logged and caught.
+    QUIET = ("django.request", "django.security")
+
     def __enter__(self):
         logging.getLogger().addHandler(self.catcher)
+        self._levels = {name: logging.getLogger(name).level for name in self.QUIET}
+        for name in self.QUIET:
+            logging.getLogger(name).setLevel(logging.ERROR)
         return self
 
     def __exit__(self, *exc):
         logging.getLogger().removeHandler(self.catcher)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
     def send(
         self,

@@ -128,7 +128,6 @@ def _whole_bodies(form: Form | None) -> list[tuple[str, bytes, str]]:
             MULTIPART_CT,
         ),
         ("json_as_form", b'{"a": [1, {"b": null}]}', FORM_CT),
-        ("json_body", b'{"a": "\\u0000"}', "application/json"),
         ("form_garbage", b"%%%&&==;\xff\xfe&=&a=%zz", FORM_CT),
         ("invalid_utf8", b"a=%FF%FE&" + urlencoded(fields), FORM_CT),
         ("nul", urlencoded([*fields, ("note", "\x00")]), FORM_CT),
@@ -157,6 +156,8 @@ def fuzzed_fields(form: Form) -> list[list[str]]:
 
 
 DATE_VALUES = {"bad_date", "far_date"}
+# Page ids go through Django's path converters: these add nothing to 2**63, 2**64 and "abc".
+PAGE_IDS_SKIPPED = {"2**63-1", "2**31", "exp", "arabic_digits"}
 
 
 def _is_date(form: Form, name: str) -> bool:
@@ -193,6 +194,8 @@ def test_page_fuzz(world, site, role):
         # Bad ids in each parameter of each address, fetched by those the real page answers
         # and posted by those shown a form posting there.
         for url, name, label, route in site.bad_id_pages:
+            if label in PAGE_IDS_SKIPPED:
+                continue
             if _mine(role, f"{url}{name}{label}get", site.route_ok.get(route, ROLES)):
                 fuzzer.send("get", url, what=f"{name}={label}")
             posters = site.post_routes.get(route)
