@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notifications",
     "audit",
     "dashboard",
+    "residents",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,13 @@ COMMENT_EDIT_SECONDS = env.int("COMMENT_EDIT_SECONDS", default=900)
 INITIATIVE_SUPPORT_THRESHOLD = env.int("INITIATIVE_SUPPORT_THRESHOLD", default=100)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Resident register (residents/): keyed hashes of (IIN, date of birth) use this secret, never
+# the raw IIN. The embedded mode derives one from SECRET_KEY; production.py requires its own.
+CENSUS_PEPPER = env.str("CENSUS_PEPPER", default="") or f"census-pepper:{SECRET_KEY}"
+# A register file larger than this is refused before it is read (Almaty's 2.3 million rows
+# take about 80 MB as CSV; the limit leaves room for wide XLSX exports).
+CENSUS_MAX_BYTES = env.int("CENSUS_MAX_BYTES", default=3 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Auth and accounts -----------------------------------------------------------------------

@@ -30,6 +30,17 @@ if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < 5:
         "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# The register's keyed hashes are only as secret as this. A short one is refused. Unset, it is
+# derived from DJANGO_SECRET_KEY (checked above) so existing deployments keep starting; set it
+# (48+ random characters) before the first census import: changing it later (or the secret
+# key while it is derived) orphans every register row and verification until re-imported.
+CENSUS_PEPPER_MIN_LENGTH = 32
+CENSUS_PEPPER = env.str("CENSUS_PEPPER", default="") or f"census-pepper:{SECRET_KEY}"
+if len(CENSUS_PEPPER) < CENSUS_PEPPER_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"CENSUS_PEPPER must be at least {CENSUS_PEPPER_MIN_LENGTH} random characters. "
+        "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    )
 
 # The API docs list every endpoint; a city opens them to the public deliberately.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
