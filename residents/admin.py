@@ -1,0 +1,61 @@
+"""Admin views of residents: read-only (imports come through the census service; keys stay hidden)."""
+
+from django.contrib import admin
+
+from .models import CensusImport, ResidentVerification
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CensusImport)
+class CensusImportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "status",
+        "is_current",
+        "rows_total",
+        "rows_imported",
+        "rows_rejected",
+        "created_by",
+    )
+    list_filter = ("status", "is_current")
+    fields = (
+        "id",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "status",
+        "is_current",
+        "original_name",
+        "rows_total",
+        "rows_imported",
+        "rows_rejected",
+        "message",
+    )
+
+
+@admin.register(ResidentVerification)
+class ResidentVerificationAdmin(ReadOnlyAdmin):
+    list_display = ("user", "district", "method", "verified_at", "stale_at", "iin_last4")
+    list_filter = ("method", "district")
+    search_fields = ("user__email",)
+    fields = (
+        "user",
+        "district",
+        "method",
+        "verified_at",
+        "verified_by",
+        "census_import",
+        "stale_at",
+        "iin_last4",
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        # Removing a verification is the user's own act (verification_remove), audit-logged.
+        return False
