@@ -1,0 +1,211 @@
+"""Resident register benchmark: import Almaty's 2.3 million residents, time a verification.
+
+    python -m bench.census_import               # 2,300,000 rows
+    python -m bench.census_import --rows 50000  # a quick check of the benchmark itself
+
+Needs a local PostgreSQL (BENCH_CENSUS_DATABASE_URL, default .../birge_bench_census: a
+scratch database, dropped and created again). It writes a register CSV of fictional residents
+with valid IINs (streamed to var/bench/, never held in memory), imports it through the same
+services as the task and `manage.py census_import` (census_import_create, census_import_run:
+COPY in batches, the switch-over transaction), then times `resident_verify_census` for one
+account many times. Measured: rows, seconds, rows/s, the process's peak RSS
+(resource.getrusage) before and after the import, and the verification's median and p99 in
+ms. Target (issue 11): the import within 5 minutes with memory that does not grow with the
+file, a verification within 20 ms. Prints a table and writes
+bench/results/census-<time>.json and census-latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "var" / "bench"
+DB_URL = os.environ.get(
+    "BENCH_CENSUS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/birge_bench_census"
+)
+TARGET_SECONDS = 300.0
+TARGET_VERIFY_MS = 20.0
+DISTRICTS = ["alatau", "almaly", "auezov", "bostandyk", "zhetysu", "medeu", "nauryzbay", "turksib"]
+FIRST_BIRTHDAY = dt.date(1930, 1, 1)
+DAYS = 33000  # birthdays from 1930 to 2020
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    base, name = DB_URL.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup() -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="civic.settings.base",
+        DATABASE_URL=DB_URL,
+        REDIS_URL="",
+        LOG_LEVEL="WARNING",
+        CENSUS_PEPPER="bench-census-pepper-not-a-secret-0123456789abcdef",
+        MEDIA_ROOT=str(WORK / "media"),
+    )
+    import django
+
+    django.setup()
+
+
+def resident(n: int) -> tuple[str, dt.date, str]:
+    """The n-th fictional resident (distinct IINs: an even serial per birthday; a serial that
+    has no check digit moves to the odd one after it)."""
+    from residents.iin import iin_make
+
+    born = FIRST_BIRTHDAY + dt.timedelta(days=n % DAYS)
+    return iin_make(born, (n // DAYS) * 2, "f" if n % 2 else "m"), born, DISTRICTS[n % 8]
+
+
+def write_register(path: Path, rows: int) -> float:
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["iin", "birth_date", "district"])
+        for n in range(rows):
+            iin, born, slug = resident(n)
+            writer.writerow([iin, born.isoformat(), slug])
+    return time.perf_counter() - started
+
+
+def run_import(path: Path) -> dict:
+    from django.core.files import File
+
+    from residents.models import CensusImport
+    from residents.services import census_import_create, census_import_run
+
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    with open(path, "rb") as fh:
+        census = census_import_create(actor=None, file=File(fh, name=path.name), enqueue=False)
+    census_import_run(import_id=census.pk)
+    seconds = time.perf_counter() - started
+    census = CensusImport.objects.get(pk=census.pk)
+    return {
+        "status": census.status,
+        "rows_total": census.rows_total,
+        "rows_imported": census.rows_imported,
+        "rows_rejected": census.rows_rejected,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(census.rows_total / seconds) if seconds else None,
+        "peak_rss_mb_before_import": round(rss_before, 1),
+        "peak_rss_mb_after_import": round(peak_rss_mb(), 1),
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+    }
+
+
+def time_verifications(rows: int, count: int) -> dict:
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+    from residents.services import resident_verify_census
+
+    user = User.objects.create_user("bench-resident@bench.birge.kz", "bench-resident-pass")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    step = max(rows // count, 1)
+    times = []
+    for i in range(count):
+        iin, born, _slug = resident((i * step) % rows)
+        started = time.perf_counter()
+        resident_verify_census(actor=user, iin=iin, birth_date=born)
+        times.append((time.perf_counter() - started) * 1000)
+    ordered = sorted(times)
+    return {
+        "count": count,
+        "median_ms": round(statistics.median(times), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=2_300_000)
+    parser.add_argument("--verifications", type=int, default=500)
+    args = parser.parse_args(argv)
+
+    recreate_database()
+    django_setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", "-v0")
+    path = WORK / f"census-{args.rows}.csv"
+    generate_seconds = write_register(path, args.rows)
+    try:
+        result = run_import(path)
+    finally:
+        path.unlink(missing_ok=True)
+    verify = time_verifications(args.rows, args.verifications)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        pg_version = cursor.fetchone()[0].split(",")[0]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": args.rows,
+        "generate_seconds": round(generate_seconds, 1),
+        "import": result,
+        "verification": verify,
+        "cpus": os.cpu_count(),
+        "postgres": pg_version,
+        "target": {
+            "import_seconds": TARGET_SECONDS,
+            "verify_ms": TARGET_VERIFY_MS,
+            "pass": result["status"] == "done"
+            and result["seconds"] <= TARGET_SECONDS
+            and verify["median_ms"] <= TARGET_VERIFY_MS,
+        },
+    }
+    print_table(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(report, indent=2)
+    (RESULTS / f"census-{stamp}.json").write_text(text)
+    (RESULTS / "census-latest.json").write_text(text)
+
+
+def print_table(r: dict) -> None:
+    i, v = r["import"], r["verification"]
+    lines = [
+        ("rows in file", f"{r['rows']:,}"),
+        ("file size", f"{i['file_mb']} MB (written in {r['generate_seconds']} s)"),
+        ("import status", i["status"]),
+        ("imported / rejected", f"{i['rows_imported']:,} / {i['rows_rejected']:,}"),
+        ("import seconds", f"{i['seconds']} (target <= {TARGET_SECONDS:.0f})"),
+        ("rows/s", f"{i['rows_per_second']:,}"),
+        ("peak RSS before / after", f"{i['peak_rss_mb_before_import']} / "
+         f"{i['peak_rss_mb_after_import']} MB"),
+        ("verification median", f"{v['median_ms']} ms (target <= {TARGET_VERIFY_MS:.0f})"),
+        ("verification p99 / max", f"{v['p99_ms']} / {v['max_ms']} ms over {v['count']}"),
+        ("pass", str(r["target"]["pass"])),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        print(f"{key:<{width}}  {value}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
