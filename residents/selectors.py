@@ -13,8 +13,9 @@ def verification_of(user) -> dict:
         verification = (
             ResidentVerification.objects.filter(user=user, stale_at__isnull=True)
             .only("district_id", "method", "verified_at")
-            .first()
+            .order_by()[:1]
         )
+        verification = next(iter(verification), None)
     if verification is None:
         return {"level": "email", "district": None, "method": None, "verified_at": None}
     return {

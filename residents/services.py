@@ -584,6 +584,10 @@ def census_import_run(*, import_id) -> CensusImport | None:
         .values_list("pk", flat=True)
     ):
         _delete_entries(old)
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the planner after millions of rows came and went.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {CensusEntry._meta.db_table}")
     return CensusImport.objects.get(pk=census.pk)
 
 
@@ -615,10 +619,14 @@ def _bind(*, actor, iin: str, birth_date: dt.date, method: str, verified_by=None
     when both try at the same instant.
     """
     rkey = register_key(iin, birth_date)
-    entry = (
-        CensusEntry.objects.filter(census_import__is_current=True, register_key=rkey)
-        .values("district_id", "census_import_id")
-        .first()
+    # No ORDER BY (first() would add one by id): the lookup is the unique (import, key) index.
+    entry = next(
+        iter(
+            CensusEntry.objects.filter(census_import__is_current=True, register_key=rkey)
+            .order_by()
+            .values("district_id", "census_import_id")[:1]
+        ),
+        None,
     )
     if entry is None:
         raise NotFound(
