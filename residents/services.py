@@ -177,7 +177,8 @@ def _csv_encoding(path: Path) -> str:
 def _csv_rows(path: Path) -> Iterator[tuple[int, list, bool]]:
     """(line number, cells, has a formula) per non-blank row; the header is line 1."""
     encoding = _csv_encoding(path)
-    with open(path, encoding=encoding, newline="") as fh:
+    # Windows-1251 leaves one byte (0x98) undefined: it reads as U+FFFD and fails its row.
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         first = fh.readline()
         delimiter = ";" if first.count(";") > first.count(",") else ","
         fh.seek(0)

@@ -331,3 +331,12 @@ def test_the_command_imports_and_prints_the_counts(census_official, tmp_path, ca
     with pytest.raises(CommandError):
         call_command("census_import", str(bad))
     assert current_census_import() == census
+
+
+def test_a_byte_windows_1251_leaves_undefined_fails_only_its_row(load):
+    rows = [person(1), (person(2)[0], person(2)[1], "Медеуский район")]
+    data = register_csv(rows, encoding="cp1251") + b"\x98" + register_csv([person(3)], header=None)
+    census = load(data)
+    assert census.status == DONE, census.message
+    assert (census.rows_imported, census.rows_rejected) == (2, 1)
+    assert [r[:2] for r in report_rows(census)] == [["4", "bad_iin:format"]]
