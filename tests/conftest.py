@@ -197,20 +197,21 @@ class AsgiServer:
             self._logfile.close()
 
 
-_static_collected = False
+_static_collected: set[str] = set()
 
 
 def collect_static_once(env: dict[str, str]) -> None:
-    """Without DEBUG the manifest storage serves only collected files, as in production."""
-    global _static_collected
-    if not _static_collected:
+    """Collect static files once per settings module: production's manifest storage serves
+    only files collected with its manifest, which base settings' storage does not write."""
+    module = env.get("DJANGO_SETTINGS_MODULE", "")
+    if module not in _static_collected:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
             cwd=ROOT,
             env=env,
             check=True,
         )
-        _static_collected = True
+        _static_collected.add(module)
 
 
 def server_env(**overrides: str) -> dict[str, str]:
