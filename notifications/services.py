@@ -29,7 +29,7 @@ def one_line(text: str) -> str:
 
 
 # The outbox row's id travels with the task in this message header; when the task has run,
-# the row goes (civic.celery's task_postrun receiver calls pending_task_done).
+# the row goes (the task_postrun receiver in notifications/tasks.py calls pending_task_done).
 OUTBOX_HEADER = "birge_outbox_id"
 
 
