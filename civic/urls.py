@@ -31,5 +31,6 @@ urlpatterns += i18n_patterns(
     path("dialogue/", include("dialogue.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("audit/", include("audit.urls")),
+    path("residents/", include("residents.urls")),
     prefix_default_language=True,
 )

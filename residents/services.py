@@ -612,7 +612,7 @@ def _progress(census_id, counts: dict) -> dict:
 # --- verification -----------------------------------------------------------------------------
 
 
-def _bind(*, actor, iin: str, birth_date: dt.date, method: str, verified_by=None):
+def resident_bind(*, actor, iin: str, birth_date: dt.date, method: str, verified_by=None):
     """Bind the (valid) IIN to `actor` as a resident of the register's district.
 
     The shared step of every method (census match, in person, identity provider). One IIN,
@@ -681,7 +681,7 @@ def resident_verify_census(*, actor, iin: str, birth_date: dt.date) -> ResidentV
         raise InvalidInput(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
     try:
         iin = iin_validate(iin, birth_date)
-        return _bind(actor=actor, iin=iin, birth_date=birth_date, method=METHOD_CENSUS)
+        return resident_bind(actor=actor, iin=iin, birth_date=birth_date, method=METHOD_CENSUS)
     except (BadIIN, NotFound, Conflict) as exc:
         audit_record(
             actor=actor,

@@ -248,6 +248,11 @@ CENSUS_PEPPER = env.str("CENSUS_PEPPER", default="") or f"census-pepper:{SECRET_
 # take about 80 MB as CSV; the limit leaves room for wide XLSX exports).
 CENSUS_MAX_BYTES = env.int("CENSUS_MAX_BYTES", default=3 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# How accounts become verified residents (residents.methods): one class per method, in the
+# order the verification page offers them. A method with missing settings is not offered.
+RESIDENT_VERIFICATION_METHODS = [
+    "residents.methods.census.CensusMethod",
+]
 
 # --- Auth and accounts -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
