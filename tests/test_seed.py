@@ -69,3 +69,44 @@ def test_seed_demo_has_initiatives_in_every_status_with_a_pdf_dossier(settings):
 
     linked = Choice.objects.filter(initiative__isnull=False)
     assert linked.count() >= 2 and linked.values("poll").distinct().count() == 1
+
+
+def test_seed_demo_loads_a_register_and_verifies_the_demo_citizen(settings, tmp_path, capsys):
+    from residents.demo import REGISTER_SIZE, UNCLAIMED, demo_person
+    from residents.models import CensusEntry, CensusImport, ResidentVerification
+    from residents.selectors import register_residents_count, verification_of
+    from residents.services import resident_verify_census
+
+    settings.DEMO_MODE = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo")
+    current = CensusImport.objects.get(is_current=True)
+    assert current.status == CensusImport.Status.DONE
+    assert current.rows_imported == register_residents_count() == REGISTER_SIZE
+    # Every district has residents in the register.
+    assert CensusEntry.objects.values("district").distinct().count() == 8
+    # The uploaded copy is gone; only the (empty) error report stays.
+    census_files = (tmp_path / "media" / "census").rglob("*")
+    assert [p.name for p in census_files if p.is_file()] == [f"{current.pk}.csv"]
+    citizen = User.objects.get(email="citizen@demo.birge.kz")
+    medeu = District.objects.get(slug="medeu")
+    assert verification_of(citizen)["level"] == "resident"
+    assert verification_of(citizen)["district"] == medeu.pk
+    official = User.objects.get(email="official@demo.birge.kz")
+    assert official.has_perm("residents.import_census")
+    out = capsys.readouterr().out
+    listed = [demo_person(n) for n in UNCLAIMED]
+    for iin, born, _district in listed:
+        assert f"IIN {iin}  born {born.isoformat()}" in out
+
+    call_command("seed_demo")
+    assert CensusImport.objects.count() == 1
+    assert CensusEntry.objects.count() == REGISTER_SIZE
+    assert ResidentVerification.objects.count() == 1
+    assert verification_of(citizen)["district"] == medeu.pk
+
+    # A listed entry verifies another account (the README's how-to).
+    lead = User.objects.get(email="lead@demo.birge.kz")
+    iin, born, district = listed[0]
+    resident_verify_census(actor=lead, iin=iin, birth_date=born)
+    assert verification_of(lead)["district"] == District.objects.get(slug=district).pk

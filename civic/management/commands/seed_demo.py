@@ -18,6 +18,7 @@ from communities.demo import seed_communities
 from communities.models import Community
 from dialogue.demo import seed_dialogue
 from polls.demo import demo_residents, seed_initiative_poll, seed_polls
+from residents.demo import seed_residents
 
 DEMO_ACCOUNTS = [
     # email, password, display name, district slug, roles, superuser
@@ -105,6 +106,8 @@ class Command(BaseCommand):
             official = User.objects.get(email="official@demo.birge.kz")
             moderator = User.objects.get(email="moderator@demo.birge.kz")
             citizen = User.objects.get(email="citizen@demo.birge.kz")
+            # Before the polls: a poll for verified residents finds its register and voters.
+            seed_residents(official=official, citizen=citizen, stdout=self.stdout)
             residents = demo_residents(40)
             seed_polls(official, self.stdout)
             seed_communities(
