@@ -18,8 +18,10 @@ COPY dialogue ./dialogue
 RUN pip install --no-cache-dir -c requirements.lock .
 
 COPY . .
-# collectstatic needs settings but no services; the key is thrown away with this layer's shell.
+# collectstatic needs settings but no services; the key and the census pepper are thrown away
+# with this layer's shell.
 RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    CENSUS_PEPPER="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput -v0 \
  && mkdir -p /app/var/media && chown -R birge:birge /app/var

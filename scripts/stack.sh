@@ -8,9 +8,10 @@
 #   WEB_WORKERS  (default 3), HOST/PORT (default 127.0.0.1:8000)
 #   FORWARDED_ALLOW_IPS (default 127.0.0.1): the reverse proxy whose X-Forwarded-For and
 #                X-Forwarded-Proto are believed; nobody else's.
-# A deployment sets DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see .env.example).
+# A deployment sets DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and CENSUS_PEPPER (.env.example).
 # BIRGE_LOCAL_TRIAL=true tries it out on this machine instead: plain HTTP on localhost, no
-# secure-only cookies, and a random secret key kept in var/secret_key.
+# secure-only cookies, and a random secret key and census pepper kept in var/secret_key and
+# var/census_pepper.
 # Demo accounts and data only with BIRGE_DEMO_MODE=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,15 +41,22 @@ case "${BIRGE_LOCAL_TRIAL:-false}" in
       DJANGO_SECRET_KEY=$(cat var/secret_key)
       export DJANGO_SECRET_KEY
     fi
+    if ! env_value CENSUS_PEPPER; then
+      if [ ! -s var/census_pepper ]; then
+        (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(48))' >var/census_pepper)
+      fi
+      CENSUS_PEPPER=$(cat var/census_pepper)
+      export CENSUS_PEPPER
+    fi
     export DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}"
     export DJANGO_SECURE_SSL_REDIRECT="${DJANGO_SECURE_SSL_REDIRECT:-false}"
     export DJANGO_SECURE_COOKIES="${DJANGO_SECURE_COOKIES:-false}"
     export DJANGO_SECURE_HSTS_SECONDS="${DJANGO_SECURE_HSTS_SECONDS:-0}"
-    echo "Local trial: plain HTTP on $HOST:$PORT, secret key in var/secret_key unless DJANGO_SECRET_KEY is set."
+    echo "Local trial: plain HTTP on $HOST:$PORT, secret key in var/secret_key unless DJANGO_SECRET_KEY is set, census pepper in var/census_pepper unless CENSUS_PEPPER is set."
     ;;
   *)
     missing=()
-    for name in DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS; do
+    for name in DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS CENSUS_PEPPER; do
       env_value "$name" || missing+=("$name")
     done
     if [ "${#missing[@]}" -gt 0 ]; then

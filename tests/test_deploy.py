@@ -33,6 +33,9 @@ from tests.conftest import (
 
 EMBEDDED_KEY = "embedded-mode-only-insecure-key-change-me-for-any-deployment"
 STRONG_KEY = "k" * 10 + "-deploy-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+PEPPER = "deploy-test-census-pepper-0123456789-abcdefghij"
+# What docker-compose.yml requires from the operator.
+SECRETS = {"DJANGO_SECRET_KEY": STRONG_KEY, "CENSUS_PEPPER": PEPPER}
 COMPOSE = ROOT / "docker-compose.yml"
 SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")
 TRUE = {"true", "1", "yes", "on", "y"}
@@ -102,7 +105,7 @@ def _command_text(service: dict) -> str:
 
 
 def test_finding_compose_has_no_demo_mode():
-    config = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
+    config = compose_config(SECRETS)
     services = config["services"]
     for name, service in services.items():
         demo = _env_of(service).get("BIRGE_DEMO_MODE", "false").lower()
@@ -110,7 +113,7 @@ def test_finding_compose_has_no_demo_mode():
         assert "seed_demo" not in _command_text(service), f"{name} runs seed_demo"
     assert "migrate" in _command_text(services["migrate"])
     # Only an operator who asks gets demo mode.
-    asked = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY, "BIRGE_DEMO_MODE": "true"})
+    asked = compose_config({**SECRETS, "BIRGE_DEMO_MODE": "true"})
     assert _env_of(asked["services"]["web"])["BIRGE_DEMO_MODE"] == "true"
 
 
@@ -118,23 +121,28 @@ def test_finding_compose_has_no_known_secret_key():
     # The key has no default: compose refuses to start without one.
     with pytest.raises(MissingVariable, match="DJANGO_SECRET_KEY"):
         compose_config({})
+    # Nor without the census pepper (production settings would refuse too).
+    with pytest.raises(MissingVariable, match="CENSUS_PEPPER"):
+        compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
     text = COMPOSE.read_text()
     assert EMBEDDED_KEY not in text
-    config = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
+    config = compose_config(SECRETS)
     for name, service in config["services"].items():
         key = _env_of(service).get("DJANGO_SECRET_KEY")
         if key is not None:
             assert key == STRONG_KEY, f"{name} has a key of its own"
             assert _env_of(service)["DJANGO_SETTINGS_MODULE"] == "civic.settings.production"
+            assert _env_of(service)["CENSUS_PEPPER"] == PEPPER, f"{name} lacks the pepper"
     # .env.example (copied to .env, which compose reads) presents no usable key and no demo mode.
     for line in (ROOT / ".env.example").read_text().splitlines():
         assert not re.match(r"\s*DJANGO_SECRET_KEY\s*=\s*\S", line), line
+        assert not re.match(r"\s*CENSUS_PEPPER\s*=\s*\S", line), line
         assert not re.match(r"\s*BIRGE_DEMO_MODE\s*=\s*(?i:true|1|yes|on)", line), line
     assert EMBEDDED_KEY not in (ROOT / ".env.example").read_text()
 
 
 def test_finding_only_the_proxy_publishes_a_port_and_web_trusts_only_it():
-    config = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
+    config = compose_config(SECRETS)
     services = config["services"]
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"proxy"}
@@ -184,6 +192,7 @@ def _production(**overrides: str) -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": "civic.settings.production",
         "DJANGO_ALLOWED_HOSTS": "birge.example.kz",
+        "CENSUS_PEPPER": PEPPER,
         **overrides,
     }
 
@@ -331,7 +340,7 @@ def _compose_web_server(tmp_path, proxy: str | None = None) -> tuple[subprocess.
     """uvicorn started exactly as docker-compose.yml's web service starts it (its command and
     FORWARDED_ALLOW_IPS, or `proxy` as the proxy's address), on a free local port and a fresh
     SQLite database."""
-    config = compose_config({"DJANGO_SECRET_KEY": STRONG_KEY})
+    config = compose_config(SECRETS)
     web = config["services"]["web"]
     shell = web["command"][-1]
     assert "--host 0.0.0.0 --port 8000" in shell
@@ -487,12 +496,15 @@ def test_login_limit_counts_the_peer_address_not_a_forwarded_header(client):
 def test_stack_refuses_production_without_its_settings_or_the_trial_opt_in():
     if (ROOT / ".env").exists():
         pytest.skip("a .env file beside manage.py may set the key")
-    env = _env_without("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "BIRGE_LOCAL_TRIAL")
+    env = _env_without(
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "CENSUS_PEPPER", "BIRGE_LOCAL_TRIAL"
+    )
     result = subprocess.run(
         ["./scripts/stack.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "CENSUS_PEPPER" in result.stderr
     assert "BIRGE_LOCAL_TRIAL=true" in result.stderr
 
 

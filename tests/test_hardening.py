@@ -200,6 +200,7 @@ def test_finding_api_docs_off_in_production():
         DJANGO_SETTINGS_MODULE="civic.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
         DJANGO_ALLOWED_HOSTS="birge.example",
+        CENSUS_PEPPER=secrets.token_urlsafe(48),
     )
     code = "import django; django.setup(); from django.conf import settings; "
     out = subprocess.run(

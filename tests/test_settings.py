@@ -91,6 +91,7 @@ def test_production_settings_pass_check_deploy():
         DJANGO_SETTINGS_MODULE="civic.settings.production",
         DJANGO_SECRET_KEY="x" * 20 + "-production-secret-for-the-check-0123456789",
         DJANGO_ALLOWED_HOSTS="birge.example.kz",
+        CENSUS_PEPPER="census-pepper-for-the-check-0123456789-abcdef",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -1,9 +1,10 @@
 """Production: the base settings with every deployment safeguard switched on.
 
 Passes `manage.py check --deploy` with no warnings, and refuses to start with the embedded
-mode's published secret key or a short one. TLS is terminated by a proxy in front of the ASGI
-workers (deploy/nginx/), which sets X-Forwarded-Proto and X-Forwarded-For; uvicorn believes
-them only from the addresses in FORWARDED_ALLOW_IPS.
+mode's published secret key or a short one, or without its own CENSUS_PEPPER. TLS is
+terminated by a proxy in front of the ASGI workers (deploy/nginx/), which sets
+X-Forwarded-Proto and X-Forwarded-For; uvicorn believes them only from the addresses in
+FORWARDED_ALLOW_IPS.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,13 +31,20 @@ if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < 5:
         "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-# The register's keyed hashes are only as secret as this. A short one is refused. Unset, it is
-# derived from DJANGO_SECRET_KEY (checked above) so existing deployments keep starting; set it
-# (48+ random characters) before the first census import: changing it later (or the secret
-# key while it is derived) orphans every register row and verification until re-imported.
+# The register's keyed hashes are only as secret as this: required, its own secret (not derived
+# from the secret key, which an operator may rotate), at least 32 random characters. Changing
+# it later orphans every register row and verification until the register is re-imported and
+# residents verify again. `make stack` in a local trial (BIRGE_LOCAL_TRIAL) generates one,
+# as it does the secret key.
 CENSUS_PEPPER_MIN_LENGTH = 32
-CENSUS_PEPPER = env.str("CENSUS_PEPPER", default="") or f"census-pepper:{SECRET_KEY}"
-if len(CENSUS_PEPPER) < CENSUS_PEPPER_MIN_LENGTH:
+CENSUS_PEPPER = env.str("CENSUS_PEPPER", default="").strip()
+if not CENSUS_PEPPER:
+    raise ImproperlyConfigured(
+        "CENSUS_PEPPER is required in production: the secret of the resident register's keyed "
+        "hashes. Generate one and keep it: python -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))'"
+    )
+if len(CENSUS_PEPPER) < CENSUS_PEPPER_MIN_LENGTH or len(set(CENSUS_PEPPER)) < 5:
     raise ImproperlyConfigured(
         f"CENSUS_PEPPER must be at least {CENSUS_PEPPER_MIN_LENGTH} random characters. "
         "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
