@@ -123,3 +123,36 @@ class ResidentVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ···{self.iin_last4}"
+
+
+class DeskCode(models.Model):
+    """A citizen's one-time code for verification in person at a service desk.
+
+    Only a keyed hash of the code is kept (residents.services.desk_code_hash). An account has
+    at most one code: issuing a new one replaces the old. The verify_in_person permission of
+    the officials who verify at a desk lives here.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_desk_code"
+    )
+    code_hash = models.BinaryField(max_length=32, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("desk code")
+        verbose_name_plural = _("desk codes")
+        permissions = [
+            ("verify_in_person", _("Can verify residents in person at a service desk")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="residents_desk_code_expires_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"
