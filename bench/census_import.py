@@ -13,6 +13,16 @@ account many times. Measured: rows, seconds, rows/s, the process's peak RSS
 ms. Target (issue 11): the import within 5 minutes with memory that does not grow with the
 file, a verification within 20 ms. Prints a table and writes
 bench/results/census-<time>.json and census-latest.json.
+
+    python -m bench.census_import --xlsx 50000 200000   # XLSX memory, CSV alongside
+
+The XLSX case: openpyxl's read-only mode streams the sheet's rows but loads the workbook's
+shared-strings table whole, and a register whose IINs are text cells (as they must be, to
+keep leading zeros) has one shared string per resident. For each size it writes the same
+register as XLSX (shared strings, as Excel writes it) and as CSV, imports each in a fresh
+process (peak RSS is per process) and reports the import's peak RSS growth. Writes
+bench/results/census-xlsx-<time>.json and census-xlsx-latest.json; the CSV benchmark's files
+are left as they are.
 """
 
 from __future__ import annotations
@@ -140,11 +150,129 @@ def time_verifications(rows: int, count: int) -> dict:
     }
 
 
+def write_register_xlsx(path: Path, rows: int) -> float:
+    """The register as an XLSX file the way Excel saves one: every text cell (each IIN) in the
+    workbook's shared-strings table."""
+    from openpyxl import Workbook
+
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("register")
+    sheet.append(["iin", "birth_date", "district"])
+    for n in range(rows):
+        iin, born, slug = resident(n)
+        sheet.append([iin, born.isoformat(), slug])
+    book.save(path)
+    return time.perf_counter() - started
+
+
+def _proc_status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def import_child(path: Path) -> None:
+    """Run in a fresh process: import `path`, print the result as JSON. The growth is the
+    import's own: the high-water mark is reset (Linux: /proc/self/clear_refs) after setup,
+    so what Django's start-up peaked at does not hide it."""
+    django_setup()
+    import django.db
+
+    django.db.connection.ensure_connection()
+    Path("/proc/self/clear_refs").write_text("5")
+    rss_start = _proc_status_mb("VmRSS")
+    result = run_import(path)
+    result["rss_mb_at_start"] = round(rss_start, 1)
+    result["peak_rss_mb_during_import"] = round(_proc_status_mb("VmHWM"), 1)
+    result["peak_rss_growth_mb"] = round(result["peak_rss_mb_during_import"] - rss_start, 1)
+    print(json.dumps(result))
+
+
+def xlsx_memory(sizes: list[int]) -> None:
+    import subprocess
+
+    recreate_database()
+    django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "-v0")
+    cases = []
+    for rows in sizes:
+        for fmt, writer in (("xlsx", write_register_xlsx), ("csv", write_register)):
+            path = WORK / f"census-{rows}.{fmt}"
+            generate_seconds = writer(path, rows)
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.census_import", "--import-child", str(path)],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+            finally:
+                path.unlink(missing_ok=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result.update(format=fmt, rows=rows, generate_seconds=round(generate_seconds, 1))
+            cases.append(result)
+            print(
+                f"{fmt:<4} {rows:>9,} rows  {result['file_mb']:>6} MB  "
+                f"{result['seconds']:>7} s  RSS {result['rss_mb_at_start']} MB, peak "
+                f"{result['peak_rss_mb_during_import']} MB (+{result['peak_rss_growth_mb']})"
+            )
+            sys.stdout.flush()
+    growth = {
+        fmt: {c["rows"]: c["peak_rss_growth_mb"] for c in cases if c["format"] == fmt}
+        for fmt in ("xlsx", "csv")
+    }
+    small, large = min(sizes), max(sizes)
+    per_row = {
+        fmt: round((g[large] - g[small]) * 1024 * 1024 / (large - small), 1)
+        if large > small
+        else None
+        for fmt, g in growth.items()
+    }
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cases": cases,
+        # Bytes of peak memory per extra row, between the smallest and the largest file.
+        "bytes_per_row": per_row,
+        "extrapolated_mb_for_2_3_million_rows": {
+            fmt: round(b * 2_300_000 / 1024 / 1024) if b is not None else None
+            for fmt, b in per_row.items()
+        },
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps({k: report[k] for k in ("bytes_per_row",
+                                             "extrapolated_mb_for_2_3_million_rows")}))  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(report, indent=2)
+    (RESULTS / f"census-xlsx-{stamp}.json").write_text(text)
+    (RESULTS / "census-xlsx-latest.json").write_text(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=2_300_000)
     parser.add_argument("--verifications", type=int, default=500)
+    parser.add_argument(
+        "--xlsx",
+        type=int,
+        nargs="+",
+        metavar="ROWS",
+        help="measure the import's peak memory for XLSX (and CSV) registers of these sizes",
+    )
+    parser.add_argument("--import-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.import_child:
+        import_child(args.import_child)
+        return
+    if args.xlsx:
+        xlsx_memory(args.xlsx)
+        return
 
     recreate_database()
     django_setup()
