@@ -30,3 +30,23 @@ def require_census_importer(user) -> None:
 def require_can_verify(user) -> None:
     """A signed-in citizen (verified e-mail) verifies their own account."""
     require_citizen(user)
+
+
+IN_PERSON_PERMISSION = "residents.verify_in_person"
+
+
+def can_verify_in_person(user) -> bool:
+    """Officials granted the desk permission explicitly (a group or the user), or superusers."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or user.has_perm(IN_PERSON_PERMISSION)
+
+
+def require_in_person_verifier(user) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+    if not can_verify_in_person(user):
+        raise Forbidden(
+            _("Only officials with the service-desk permission can verify residents in person."),
+            code="in_person_permission_required",
+        )

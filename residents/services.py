@@ -19,17 +19,23 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import District
 from audit.services import audit_record
-from civic.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from civic.ratelimit import rate_limit, rate_limit_check, rate_limit_count
 from notifications.services import enqueue_on_commit
 
-from .iin import BadIIN, iin_key, iin_validate, register_key
-from .models import CensusEntry, CensusImport, ResidentVerification
-from .permissions import require_can_verify, require_census_importer
+from .iin import BadIIN, iin_birth_date, iin_key, iin_validate, register_key
+from .models import CensusEntry, CensusImport, DeskCode, ResidentVerification
+from .permissions import (
+    require_can_verify,
+    require_census_importer,
+    require_in_person_verifier,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -612,12 +618,15 @@ def _progress(census_id, counts: dict) -> dict:
 # --- verification -----------------------------------------------------------------------------
 
 
-def resident_bind(*, actor, iin: str, birth_date: dt.date, method: str, verified_by=None):
+def resident_bind(
+    *, actor, iin: str, birth_date: dt.date, method: str, verified_by=None, district=None
+):
     """Bind the (valid) IIN to `actor` as a resident of the register's district.
 
     The shared step of every method (census match, in person, identity provider). One IIN,
     one account is the database's unique iin_key: a second account gets 409 iin_taken, also
-    when both try at the same instant.
+    when both try at the same instant. `district` (a District) counts only while no register
+    is loaded: an official who checked an ID document at a desk vouches for its address.
     """
     rkey = register_key(iin, birth_date)
     # No ORDER BY (first() would add one by id): the lookup is the unique (import, key) index.
@@ -629,6 +638,12 @@ def resident_bind(*, actor, iin: str, birth_date: dt.date, method: str, verified
         ),
         None,
     )
+    if (
+        entry is None
+        and district is not None
+        and not CensusImport.objects.filter(is_current=True).exists()
+    ):
+        entry = {"district_id": district.pk, "census_import_id": None}
     if entry is None:
         raise NotFound(
             _("This IIN and date of birth are not in the city's resident register."),
@@ -701,3 +716,214 @@ def verification_remove(*, actor) -> bool:
         if deleted:
             audit_record(actor=actor, action="resident.verification_removed", target=actor)
     return bool(deleted)
+
+
+# --- in person --------------------------------------------------------------------------------
+# A citizen shows a one-time code from their verification page at a service desk; an official
+# with the desk permission checks their ID document and binds its IIN to the code's account.
+
+METHOD_IN_PERSON = "in_person"
+# No 0/O or 1/I: the code is read off a phone and typed by hand.
+DESK_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+DESK_CODE_LENGTH = 8
+# Code lookups an official may make a minute, and wrong codes an hour: plenty for a queue at
+# the desk, hopeless for guessing one of 32**8 codes.
+DESK_LOOKUPS_PER_MINUTE = 20
+DESK_FAILURES_PER_HOUR = 30
+DESK_CODE_FAILURES = ("code_unknown", "code_used", "code_expired")
+
+
+def desk_code_normalize(code: str) -> str:
+    """The code as issued: upper case, without the dash or spaces typed or scanned with it."""
+    return "".join(c for c in str(code or "")[:64].upper() if c.isascii() and c.isalnum())
+
+
+def desk_code_format(code: str) -> str:
+    """ABCD-EFGH: how a code is shown and read aloud."""
+    code = desk_code_normalize(code)
+    return f"{code[:4]}-{code[4:]}"
+
+
+def desk_code_hash(code: str) -> bytes:
+    """The keyed hash a code is stored and looked up by (the code itself is never stored)."""
+    return salted_hmac(
+        "residents.desk_code", desk_code_normalize(code), algorithm="sha256"
+    ).digest()
+
+
+def desk_code_issue(*, actor) -> tuple[str, dt.datetime]:
+    """A new one-time desk code for `actor` (formatted ABCD-EFGH) and when it expires.
+
+    It replaces the account's previous code, used or not. Valid RESIDENT_DESK_CODE_MINUTES.
+    """
+    require_can_verify(actor)
+    now = timezone.now()
+    expires_at = now + dt.timedelta(minutes=settings.RESIDENT_DESK_CODE_MINUTES)
+    for _attempt in range(5):
+        code = "".join(secrets.choice(DESK_CODE_ALPHABET) for _i in range(DESK_CODE_LENGTH))
+        try:
+            with transaction.atomic():
+                DeskCode.objects.update_or_create(
+                    user=actor,
+                    defaults={
+                        "code_hash": desk_code_hash(code),
+                        "created_at": now,
+                        "expires_at": expires_at,
+                        "used_at": None,
+                    },
+                )
+        except IntegrityError:
+            continue  # another account holds a code with this hash, or a parallel issue won
+        return desk_code_format(code), expires_at
+    raise Conflict(code="desk_code_busy")
+
+
+def desk_code_current(*, user, code: str) -> DeskCode | None:
+    """`user`'s code if `code` is it and it is still usable (unused, unexpired)."""
+    if not code or not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        DeskCode.objects.filter(
+            user=user,
+            code_hash=desk_code_hash(code),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by()
+        .first()
+    )
+
+
+def _desk_throttle(official) -> None:
+    rate_limit_check(
+        scope="residents.desk_failures",
+        key=official.pk,
+        limit=DESK_FAILURES_PER_HOUR,
+        window=3600,
+        message=_("Too many wrong codes were entered at this desk. Try again later."),
+    )
+    rate_limit(scope="residents.desk_lookup", user_id=official.pk, limit=DESK_LOOKUPS_PER_MINUTE)
+
+
+def _desk_code_find(code: str, *, lock: bool = False) -> DeskCode:
+    """The usable code, or code_unknown (404), code_used or code_expired (409)."""
+    normalized = desk_code_normalize(code)
+    found = None
+    if len(normalized) == DESK_CODE_LENGTH:
+        rows = DeskCode.objects.select_related("user").filter(code_hash=desk_code_hash(normalized))
+        if lock:
+            rows = rows.select_for_update(of=("self",))
+        found = next(iter(rows.order_by()[:1]), None)
+    if found is None or not found.user.is_active:
+        raise NotFound(
+            _("There is no such code. Check it with the citizen, letter by letter."),
+            code="code_unknown",
+        )
+    refusal = None
+    if found.used_at is not None:
+        refusal = Conflict(
+            _("This code has already been used. The citizen's page shows a new one."),
+            code="code_used",
+        )
+    elif found.expires_at <= timezone.now():
+        refusal = Conflict(
+            _("This code has expired. The citizen gets a new one by reloading their page."),
+            code="code_expired",
+        )
+    if refusal is not None:
+        refusal.account = found.user  # whose old code it was, for the audit log
+        raise refusal
+    return found
+
+
+def _desk_failed(*, official, exc, step: str, target=None, iin: str = "") -> None:
+    """Audit a refused desk attempt (never the IIN: its last four digits at most)."""
+    if exc.code in DESK_CODE_FAILURES:
+        rate_limit_count(scope="residents.desk_failures", key=official.pk, window=3600)
+    data = {"method": METHOD_IN_PERSON, "step": step, "code": exc.code}
+    iin = (iin or "").strip()
+    if len(iin) == 12 and iin.isascii() and iin.isdigit():
+        data["iin_last4"] = iin[-4:]
+    target = target or getattr(exc, "account", None)
+    audit_record(actor=official, action="resident.desk_failed", target=target, data=data)
+
+
+def desk_code_lookup(*, official, code: str):
+    """The account whose code the citizen shows at the desk, for the official to confirm.
+
+    Checks the desk permission and throttles the official's lookups (429 past the limits);
+    unknown, used or expired codes are refused and audit-logged.
+    """
+    require_in_person_verifier(official)
+    _desk_throttle(official)
+    try:
+        return _desk_code_find(code).user
+    except (NotFound, Conflict) as exc:
+        _desk_failed(official=official, exc=exc, step="lookup")
+        raise
+
+
+def _desk_district(district) -> District | None:
+    if district is None or district == "":
+        return None
+    if isinstance(district, District):
+        return district
+    try:
+        return District.objects.get(pk=int(district))
+    except (TypeError, ValueError, District.DoesNotExist):
+        raise InvalidInput(_("Choose one of the city's districts."), code="bad_district") from None
+
+
+def resident_verify_in_person(
+    *, official, code: str, iin: str, birth_date: dt.date | None = None, district=None
+) -> ResidentVerification:
+    """Verify the account whose desk `code` the citizen shows, by the IIN on their ID document.
+
+    `birth_date` defaults to the date the IIN carries (give it only when the document says
+    otherwise). With a register loaded the IIN is matched against it (404 not_in_register)
+    and `district` is ignored; with none loaded the official picks the district from the
+    document's address (400 district_required). 422 bad_iin, 409 iin_taken; the code is
+    marked used in the same transaction. Refusals are audit-logged, the binding too (by
+    resident_bind, with the official as the actor).
+    """
+    require_in_person_verifier(official)
+    _desk_throttle(official)
+    citizen = None
+    try:
+        with transaction.atomic():
+            desk_code = _desk_code_find(code, lock=True)
+            citizen = desk_code.user
+            if citizen.pk == official.pk:
+                raise Forbidden(
+                    _("Another official verifies your own account; not you."),
+                    code="own_account",
+                )
+            iin = iin_validate(iin)
+            if birth_date is None:
+                birth_date = iin_birth_date(iin)
+            if not isinstance(birth_date, dt.date) or birth_date > timezone.localdate():
+                raise InvalidInput(
+                    _("Give a real date of birth (YYYY-MM-DD)."), code="bad_birth_date"
+                )
+            chosen = _desk_district(district)
+            if chosen is None and not CensusImport.objects.filter(is_current=True).exists():
+                raise InvalidInput(
+                    _(
+                        "No resident register is loaded: choose the district of the address "
+                        "on the ID document."
+                    ),
+                    code="district_required",
+                )
+            verification = resident_bind(
+                actor=citizen,
+                iin=iin,
+                birth_date=birth_date,
+                method=METHOD_IN_PERSON,
+                verified_by=official,
+                district=chosen,
+            )
+            DeskCode.objects.filter(pk=desk_code.pk).update(used_at=timezone.now())
+    except (InvalidInput, NotFound, Conflict, Forbidden) as exc:
+        _desk_failed(official=official, exc=exc, step="verify", target=citizen, iin=str(iin or ""))
+        raise
+    return verification

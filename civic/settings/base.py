@@ -252,7 +252,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # order the verification page offers them. A method with missing settings is not offered.
 RESIDENT_VERIFICATION_METHODS = [
     "residents.methods.census.CensusMethod",
+    "residents.methods.in_person.InPersonMethod",
 ]
+# In person: a citizen's one-time code for a service desk is valid this many minutes.
+RESIDENT_DESK_CODE_MINUTES = env.int("RESIDENT_DESK_CODE_MINUTES", default=30)
 
 # --- Auth and accounts -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
