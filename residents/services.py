@@ -895,7 +895,7 @@ def resident_verify_in_person(
             citizen = desk_code.user
             if citizen.pk == official.pk:
                 raise Forbidden(
-                    _("Another official verifies your own account; not you."),
+                    _("You cannot verify your own account: another official must do it."),
                     code="own_account",
                 )
             iin = iin_validate(iin)

@@ -9,6 +9,8 @@ loaded. The pages never show an IIN back, not even after a refusal.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -147,6 +149,10 @@ class VerifyForm(forms.Form):
         required=False,
         help_text=_("No resident register is loaded, so the district comes from the document."),
     )
+
+    def clean_iin(self):
+        # Typed off a card in groups: "900101 300 123" is the same IIN.
+        return re.sub(r"[\s-]", "", self.cleaned_data["iin"])
 
     def __init__(self, *args, register_loaded: bool, **kwargs):
         super().__init__(*args, **kwargs)

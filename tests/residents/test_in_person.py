@@ -222,7 +222,7 @@ def test_an_official_verifies_a_citizen_at_the_desk(desk, desk_official, citizen
     assert page.status_code == 200
     html = page.content.decode()
     assert citizen.display_name in html and citizen.email in html
-    done = desk.verify(code.replace("-", ""), iin)
+    done = desk.verify(code.replace("-", ""), f"{iin[:6]} {iin[6:]}")  # as typed off a card
     assert done.status_code == 302 and done["Location"] == DESK
     page = desk.get()
     assert f"IIN ending in {iin[-4:]}" in page.content.decode()
@@ -444,3 +444,14 @@ def test_wrong_codes_lock_the_desk_for_the_hour(desk_official, citizen, clock):
     clock.shift(dt.timedelta(minutes=1))
     with pytest.raises(RateLimited):
         desk_code_lookup(official=desk_official, code=code)  # even the right code
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_desk_pages_in_every_language(client, desk_official, citizen, lang):
+    client.force_login(desk_official)
+    code, _ = desk_code_issue(actor=citizen)
+    assert client.get(f"/{lang}/residents/in_person/desk/").status_code == 200
+    page = client.post(f"/{lang}/residents/in_person/desk/", {"step": "lookup", "code": code})
+    assert page.status_code == 200
+    assert f'<html lang="{lang}"' in page.content.decode()
+    assert citizen.email in page.content.decode()
