@@ -30,6 +30,7 @@ from residents.services import (
     desk_code_lookup,
     resident_verify_in_person,
 )
+from tests.concurrency import race
 from tests.factories import OfficialFactory, UserFactory, district
 
 from .conftest import person, register_csv
@@ -455,3 +456,29 @@ def test_the_desk_pages_in_every_language(client, desk_official, citizen, lang):
     assert page.status_code == 200
     assert f'<html lang="{lang}"' in page.content.decode()
     assert citizen.email in page.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_code_raced_by_eight_desks_verifies_once(load, citizen):
+    people = [person(n, "medeu") for n in range(8)]
+    census = load(register_csv(people))
+    assert census.status == "done", census.message
+    officials = []
+    for _n in range(8):
+        official = OfficialFactory()
+        official.user_permissions.add(Permission.objects.get(codename="verify_in_person"))
+        officials.append(type(official).objects.get(pk=official.pk))
+    code, _ = desk_code_issue(actor=citizen)
+    jobs = [
+        lambda o=o, p=p: resident_verify_in_person(official=o, code=code, iin=p[0]).verified_by_id
+        for o, p in zip(officials, people, strict=True)
+    ]
+    outcomes = race(jobs)
+    assert sorted(kind for kind, _ in outcomes) == ["ok"] + ["refused"] * 7, outcomes
+    assert [value for kind, value in outcomes if kind == "refused"] == ["code_used"] * 7
+    winner = next(value for kind, value in outcomes if kind == "ok")
+    verification = ResidentVerification.objects.get()
+    assert verification.user == citizen
+    assert verification.verified_by_id == winner
+    assert AuditEntry.objects.filter(action="resident.verified").count() == 1
