@@ -35,6 +35,8 @@ def render(kind: str, params: dict) -> tuple[str, str]:
         subject = _("An official answered in “%(title)s”") % {"title": title}
     elif kind == "dialogue.question_answered":
         subject = _("Your question in “%(title)s” was answered") % {"title": title}
+    elif kind == "residents.identity_report":
+        subject = _("A citizen reports that their identity may have been taken: please review it")
     else:
         subject = _("News from Birge")
     body = subject

@@ -156,3 +156,68 @@ class DeskCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class IdentityReport(models.Model):
+    """A citizen's report that the account holding their IIN is not theirs (someone may have
+    taken their identity). Moderators see both accounts, never the IIN. Changed only through
+    residents.services (identity_report_create, identity_report_resolve)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    # The account that held the IIN when the report was made.
+    reported = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("account holding the IIN"),
+    )
+    created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    message = models.TextField(_("message from the reporter"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    note = models.TextField(_("moderator's note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("identity report")
+        verbose_name_plural = _("identity reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "reported"],
+                condition=Q(status="open"),
+                name="residents_identity_report_one_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reporter=models.F("reported")),
+                name="residents_identity_report_not_self",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | (~Q(status="open") & Q(resolved_at__isnull=False)),
+                name="residents_identity_report_resolved_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} → {self.reported_id} ({self.status})"

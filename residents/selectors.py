@@ -1,8 +1,9 @@
-"""Reads of residents: an account's verification level, the current register."""
+"""Reads of residents: an account's verification level, the current register, identity reports."""
 
 from __future__ import annotations
 
-from .models import CensusEntry, CensusImport, ResidentVerification
+from .methods import method_label
+from .models import CensusEntry, CensusImport, IdentityReport, ResidentVerification
 
 
 def verification_of(user) -> dict:
@@ -42,3 +43,69 @@ def register_residents_count(*, district_id: int | None = None) -> int:
     if district_id is not None:
         rows = rows.filter(district_id=district_id)
     return rows.count()
+
+
+# --- identity reports (moderators) -------------------------------------------------------------
+
+
+def identity_reports(*, status: str | None = None):
+    """Identity reports, the newest first, with both accounts loaded; `status` filters."""
+    rows = IdentityReport.objects.select_related("reporter", "reported", "resolved_by")
+    if status:
+        rows = rows.filter(status=status)
+    return rows.order_by("-created_at", "-pk")
+
+
+def identity_reports_open():
+    """The open reports moderators have to look at, the oldest first."""
+    return identity_reports(status=IdentityReport.Status.OPEN).order_by("created_at", "pk")
+
+
+def identity_report_get(report_id) -> IdentityReport | None:
+    try:
+        report_id = int(report_id)
+    except (TypeError, ValueError):
+        return None
+    return identity_reports().filter(pk=report_id).first()
+
+
+def _account(user, verification) -> dict:
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "display_name": user.display_name,
+        "is_active": user.is_active,
+        "verified_at": verification.verified_at if verification else None,
+        "method": verification.method if verification else None,
+        "method_label": method_label(verification.method) if verification else None,
+        "district": verification.district_id if verification else None,
+        "stale": bool(verification and verification.stale_at),
+    }
+
+
+def identity_report_rows(reports) -> list[dict]:
+    """What moderators see of each report: both accounts (id, e-mail, name, when and how each
+    was verified) and the report itself. Never the IIN, nor its last digits."""
+    reports = list(reports)
+    user_ids = {r.reporter_id for r in reports} | {r.reported_id for r in reports}
+    verifications = {
+        v.user_id: v
+        for v in ResidentVerification.objects.filter(user_id__in=user_ids).only(
+            "user_id", "verified_at", "method", "district_id", "stale_at"
+        )
+    }
+    return [
+        {
+            "id": r.pk,
+            "status": r.status,
+            "status_label": str(r.get_status_display()),
+            "created_at": r.created_at,
+            "message": r.message,
+            "note": r.note,
+            "resolved_at": r.resolved_at,
+            "resolved_by": r.resolved_by.email if r.resolved_by else None,
+            "reporter": _account(r.reporter, verifications.get(r.reporter_id)),
+            "reported": _account(r.reported, verifications.get(r.reported_id)),
+        }
+        for r in reports
+    ]

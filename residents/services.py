@@ -18,19 +18,28 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import District
+from accounts.models import District, Role, User
+from accounts.permissions import require_moderator
 from audit.services import audit_record
-from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from civic.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
 from civic.ratelimit import rate_limit, rate_limit_check, rate_limit_count
-from notifications.services import enqueue_on_commit
+from notifications.services import enqueue_on_commit, notification_send
 
 from .iin import BadIIN, iin_birth_date, iin_key, iin_validate, register_key
-from .models import CensusEntry, CensusImport, DeskCode, ResidentVerification
+from .models import CensusEntry, CensusImport, DeskCode, IdentityReport, ResidentVerification
 from .permissions import (
     require_can_verify,
     require_census_importer,
@@ -685,19 +694,86 @@ def resident_bind(
     return verification
 
 
-def resident_verify_census(*, actor, iin: str, birth_date: dt.date) -> ResidentVerification:
+# Failures that count towards the guessing limits; other refusals (a missing date) do not.
+VERIFY_FAILURES = ("bad_iin", "not_in_register", "iin_taken")
+VERIFY_SCOPE_ACCOUNT = "residents.verify_failures.account"
+VERIFY_SCOPE_ADDRESS = "residents.verify_failures.address"
+
+
+def _verify_limits() -> dict:
+    return settings.RESIDENT_VERIFY_LIMITS
+
+
+def verify_throttle(*, actor, address: str | None = None, method: str = METHOD_CENSUS) -> None:
+    """Refuse (429 with Retry-After) an account or address that used up its failed attempts
+    in this window, before anything is validated; the refusal is audit-logged. Only counts
+    failures (verify_failure_count), so successes never use up the limit."""
+    limits = _verify_limits()
+    window = limits["window"]
+    refusals = []
+    for scope, key, limit in (
+        (VERIFY_SCOPE_ACCOUNT, actor.pk, limits["account"]),
+        (VERIFY_SCOPE_ADDRESS, address, limits["address"]),
+    ):
+        if key in (None, ""):
+            continue
+        try:
+            rate_limit_check(
+                scope=scope,
+                key=key,
+                limit=limit,
+                window=window,
+                message=_(
+                    "Too many failed attempts to verify. Check your IIN and date of birth on "
+                    "your ID document and try again later."
+                ),
+            )
+        except RateLimited as exc:
+            refusals.append((scope, exc))
+    if not refusals:
+        return
+    # Both used up: the later window end is when an attempt may succeed again.
+    scope, exc = max(refusals, key=lambda r: r[1].retry_after or 0)
+    audit_record(
+        actor=actor,
+        action="resident.verify_throttled",
+        target=actor,
+        data={
+            "method": method,
+            "limit": "account" if scope == VERIFY_SCOPE_ACCOUNT else "address",
+        },
+    )
+    raise exc
+
+
+def verify_failure_count(*, actor, address: str | None = None) -> None:
+    """Count one failed attempt of the account and of the address."""
+    window = _verify_limits()["window"]
+    rate_limit_count(scope=VERIFY_SCOPE_ACCOUNT, key=actor.pk, window=window)
+    if address:
+        rate_limit_count(scope=VERIFY_SCOPE_ADDRESS, key=address, window=window)
+
+
+def resident_verify_census(
+    *, actor, iin: str, birth_date: dt.date, address: str | None = None
+) -> ResidentVerification:
     """Verify `actor` by their IIN and date of birth against the current register.
 
+    `address` is the client's (civic.ratelimit.client_address): past RESIDENT_VERIFY_LIMITS
+    failures of the account or the address in the window, 429 before anything is checked.
     422 bad_iin (format, date part, check digit, date of birth), 404 not_in_register,
-    409 iin_taken. Failures are audit-logged (with the reason, never the IIN).
+    409 iin_taken. Failures are counted and audit-logged (the reason, never the IIN).
     """
     require_can_verify(actor)
+    verify_throttle(actor=actor, address=address)
     if not isinstance(birth_date, dt.date):
         raise InvalidInput(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
     try:
         iin = iin_validate(iin, birth_date)
         return resident_bind(actor=actor, iin=iin, birth_date=birth_date, method=METHOD_CENSUS)
     except (BadIIN, NotFound, Conflict) as exc:
+        if exc.code in VERIFY_FAILURES:
+            verify_failure_count(actor=actor, address=address)
         audit_record(
             actor=actor,
             action="resident.verify_failed",
@@ -927,3 +1003,161 @@ def resident_verify_in_person(
         _desk_failed(official=official, exc=exc, step="verify", target=citizen, iin=str(iin or ""))
         raise
     return verification
+
+
+# --- identity reports -------------------------------------------------------------------------
+# A citizen whose IIN is already bound to another account (409 iin_taken) reports it; the
+# moderators see both accounts, never the IIN, and resolve or dismiss the report.
+
+IDENTITY_REPORT_NOTIFY_TASK = "residents.notify_identity_report"
+IDENTITY_REPORT_MESSAGE_MAX = 2000
+IDENTITY_REPORT_NOTE_MAX = 2000
+
+
+def identity_report_create(
+    *,
+    actor,
+    iin: str,
+    birth_date: dt.date | None = None,
+    message: str = "",
+    address: str | None = None,
+) -> IdentityReport:
+    """Report that the account holding `iin` is not `actor`'s; moderators are told after commit.
+
+    The IIN is checked like a verification and under the same guessing limits, so the report
+    tells no more than the 409 iin_taken did: 429 past the limits, 422 bad_iin, and 404
+    iin_not_taken when no other account holds it (counted as a failure, like not_in_register).
+    400 own_iin when the actor holds it; 409 already_reported while the actor's report on that
+    account is open. The IIN is neither stored nor audit-logged (the last four digits at most).
+    """
+    require_can_verify(actor)
+    verify_throttle(actor=actor, address=address, method="identity_report")
+    if birth_date is not None and not isinstance(birth_date, dt.date):
+        raise InvalidInput(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
+    message = str(message or "").strip()
+    if len(message) > IDENTITY_REPORT_MESSAGE_MAX:
+        raise InvalidInput(
+            _("The message is too long (at most %(max)s characters).")
+            % {"max": IDENTITY_REPORT_MESSAGE_MAX},
+            code="message_too_long",
+        )
+    try:
+        iin = iin_validate(iin, birth_date)
+        holder = (
+            ResidentVerification.objects.filter(iin_key=iin_key(iin))
+            .select_related("user")
+            .order_by()
+            .first()
+        )
+        if holder is None:
+            raise NotFound(
+                _("No other account holds this IIN: verify your account with it instead."),
+                code="iin_not_taken",
+            )
+    except (BadIIN, NotFound) as exc:
+        verify_failure_count(actor=actor, address=address)
+        audit_record(
+            actor=actor,
+            action="resident.identity_report_failed",
+            target=actor,
+            data={"code": exc.code},
+        )
+        raise
+    if holder.user_id == actor.pk:
+        raise InvalidInput(
+            _("Your own account holds this IIN: there is nothing to report."), code="own_iin"
+        )
+    try:
+        with transaction.atomic():
+            report = IdentityReport.objects.create(
+                reporter=actor, reported=holder.user, message=message
+            )
+            audit_record(
+                actor=actor,
+                action="resident.identity_reported",
+                target=report,
+                data={"reported": holder.user_id, "iin_last4": iin[-4:]},
+            )
+            enqueue_on_commit(IDENTITY_REPORT_NOTIFY_TASK, report.pk)
+    except IntegrityError:
+        raise Conflict(
+            _("You have already reported this; the moderators are looking into it."),
+            code="already_reported",
+        ) from None
+    return report
+
+
+IDENTITY_REPORT_DECISIONS = (IdentityReport.Status.RESOLVED, IdentityReport.Status.DISMISSED)
+
+
+def identity_report_resolve(
+    *, actor, report_id: int, status: str, note: str = ""
+) -> IdentityReport:
+    """A moderator closes an open report: resolved (acted upon) or dismissed.
+
+    400 bad_status, 404 for no such report, 403 own_report for a moderator who is one of the
+    two accounts, 409 report_closed when it was closed already. Audit-logged.
+    """
+    require_moderator(actor)
+    if status not in IDENTITY_REPORT_DECISIONS:
+        raise InvalidInput(_("Choose resolved or dismissed."), code="bad_status")
+    note = str(note or "").strip()
+    if len(note) > IDENTITY_REPORT_NOTE_MAX:
+        raise InvalidInput(
+            _("The note is too long (at most %(max)s characters).")
+            % {"max": IDENTITY_REPORT_NOTE_MAX},
+            code="note_too_long",
+        )
+    with transaction.atomic():
+        report = IdentityReport.objects.select_for_update().filter(pk=report_id).first()
+        if report is None:
+            raise NotFound(code="not_found")
+        if actor.pk in (report.reporter_id, report.reported_id):
+            raise Forbidden(
+                _("Another moderator must decide a report about your own account."),
+                code="own_report",
+            )
+        if report.status != IdentityReport.Status.OPEN:
+            raise Conflict(_("This report has already been closed."), code="report_closed")
+        report.status = status
+        report.note = note
+        report.resolved_by = actor
+        report.resolved_at = timezone.now()
+        report.save(update_fields=["status", "note", "resolved_by", "resolved_at"])
+        audit_record(
+            actor=actor,
+            action="resident.identity_report_closed",
+            target=report,
+            data={
+                "status": status,
+                "reporter": report.reporter_id,
+                "reported": report.reported_id,
+            },
+        )
+    return report
+
+
+def identity_report_notify(*, report_id: int) -> int:
+    """Tell the moderators of a new open report, once each (the task calls this; safe to run
+    twice). The notification names no account and no IIN: the moderation page shows them."""
+    report = IdentityReport.objects.filter(pk=report_id, status=IdentityReport.Status.OPEN).first()
+    if report is None:
+        return 0
+    try:
+        url = reverse("residents:identity_reports")
+    except NoReverseMatch:
+        url = ""
+    moderators = list(
+        User.objects.filter(is_active=True, groups__name=Role.MODERATOR.value)
+        .exclude(pk__in=(report.reporter_id, report.reported_id))
+        .distinct()
+    )
+    for moderator in moderators:
+        notification_send(
+            user=moderator,
+            kind="residents.identity_report",
+            key=f"identity-report:{report.pk}",
+            params={"report": report.pk},
+            url=url,
+        )
+    return len(moderators)

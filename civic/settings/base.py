@@ -256,6 +256,13 @@ RESIDENT_VERIFICATION_METHODS = [
 ]
 # In person: a citizen's one-time code for a service desk is valid this many minutes.
 RESIDENT_DESK_CODE_MINUTES = env.int("RESIDENT_DESK_CODE_MINUTES", default=30)
+# Guessing an IIN: failed verifications (bad IIN, not in the register, IIN taken) allowed per
+# account and per client address in one window (seconds); past either, 429 until it ends.
+RESIDENT_VERIFY_LIMITS = {
+    "account": env.int("RESIDENT_VERIFY_FAILURES_PER_ACCOUNT", default=5),
+    "address": env.int("RESIDENT_VERIFY_FAILURES_PER_ADDRESS", default=20),
+    "window": env.int("RESIDENT_VERIFY_FAILURES_WINDOW", default=3600),
+}
 
 # --- Auth and accounts -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
