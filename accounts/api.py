@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.security import django_auth
 
+from residents.api import VerificationOut
+from residents.selectors import verification_of
+
 from .models import District
 from .permissions import is_citizen, is_moderator, is_official
 from .selectors import district_list
@@ -39,6 +42,7 @@ class MeOut(Schema):
     preferred_language: str
     roles: list[str]
     is_citizen: bool
+    verification: VerificationOut
 
 
 class MePatch(Schema):
@@ -63,6 +67,7 @@ def _me(user) -> dict:
         "preferred_language": user.preferred_language,
         "roles": roles,
         "is_citizen": is_citizen(user),
+        "verification": verification_of(user),
     }
 
 

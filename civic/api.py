@@ -123,8 +123,10 @@ from accounts.api import router as accounts_router  # noqa: E402
 from communities.api import router as communities_router  # noqa: E402
 from dialogue.api import router as dialogue_router  # noqa: E402
 from polls.api import router as polls_router  # noqa: E402
+from residents.api import router as residents_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/", polls_router)
 api.add_router("/", communities_router)
 api.add_router("/", dialogue_router)
+api.add_router("/", residents_router)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import CensusImport, ResidentVerification
+from .models import CensusImport, IdentityReport, ResidentVerification
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -58,4 +58,27 @@ class ResidentVerificationAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Removing a verification is the user's own act (verification_remove), audit-logged.
+        return False
+
+
+@admin.register(IdentityReport)
+class IdentityReportAdmin(ReadOnlyAdmin):
+    """Read-only: moderators decide reports through identity_report_resolve (the moderation
+    page or the API), which audit-logs the decision. No IIN is stored with a report."""
+
+    list_display = ("created_at", "status", "reporter", "reported", "resolved_by", "resolved_at")
+    list_filter = ("status",)
+    search_fields = ("reporter__email", "reported__email")
+    fields = (
+        "reporter",
+        "reported",
+        "created_at",
+        "status",
+        "message",
+        "resolved_by",
+        "resolved_at",
+        "note",
+    )
+
+    def has_delete_permission(self, request, obj=None):
         return False

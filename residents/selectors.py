@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from .methods import method_label
 from .models import CensusEntry, CensusImport, IdentityReport, ResidentVerification
 
@@ -35,6 +37,25 @@ def resident_district_id(user) -> int | None:
 
 def current_census_import() -> CensusImport | None:
     return CensusImport.objects.filter(is_current=True).first()
+
+
+def census_import_get(import_id) -> CensusImport | None:
+    """The import with this id (a UUID, as text or not), or None."""
+    try:
+        import_id = uuid.UUID(str(import_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return CensusImport.objects.filter(pk=import_id).first()
+
+
+def census_import_has_report(census: CensusImport) -> bool:
+    """Whether the import's per-line error report exists (written once the import ran)."""
+    if not census.error_report:
+        return False
+    try:
+        return census.error_report.storage.exists(census.error_report.name)
+    except Exception:  # a name the storage refuses (SuspiciousFileOperation) is no report
+        return False
 
 
 def register_residents_count(*, district_id: int | None = None) -> int:

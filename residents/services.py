@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import logging
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -754,6 +755,33 @@ def verify_failure_count(*, actor, address: str | None = None) -> None:
         rate_limit_count(scope=VERIFY_SCOPE_ADDRESS, key=address, window=window)
 
 
+class BadBirthDate(InvalidInput):
+    """A date of birth that is not one: 422, code bad_birth_date."""
+
+    status = 422
+    close_code = 4422
+
+
+def birth_date_parse(value) -> dt.date:
+    """A date of birth given as a date or as YYYY-MM-DD text; BadBirthDate (422) otherwise,
+    also for a date in the future or before 1800 (no IIN carries one)."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        text = str(value or "").strip()[:32]
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise BadBirthDate(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
+        try:
+            value = dt.date.fromisoformat(text)
+        except ValueError:
+            raise BadBirthDate(
+                _("Give a real date of birth (YYYY-MM-DD)."), code="bad_birth_date"
+            ) from None
+    if value.year < 1800 or value > timezone.localdate():
+        raise BadBirthDate(_("Give a real date of birth (YYYY-MM-DD)."), code="bad_birth_date")
+    return value
+
+
 def resident_verify_census(
     *, actor, iin: str, birth_date: dt.date, address: str | None = None
 ) -> ResidentVerification:
@@ -761,17 +789,16 @@ def resident_verify_census(
 
     `address` is the client's (civic.ratelimit.client_address): past RESIDENT_VERIFY_LIMITS
     failures of the account or the address in the window, 429 before anything is checked.
-    422 bad_iin (format, date part, check digit, date of birth), 404 not_in_register,
+    `birth_date` is a date or YYYY-MM-DD text (422 bad_birth_date, not counted). 422 bad_iin (format, date part, check digit, date of birth), 404 not_in_register,
     409 iin_taken. Failures are counted and audit-logged (the reason, never the IIN).
     """
     require_can_verify(actor)
     verify_throttle(actor=actor, address=address)
-    if not isinstance(birth_date, dt.date):
-        raise InvalidInput(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
     try:
+        birth_date = birth_date_parse(birth_date)
         iin = iin_validate(iin, birth_date)
         return resident_bind(actor=actor, iin=iin, birth_date=birth_date, method=METHOD_CENSUS)
-    except (BadIIN, NotFound, Conflict) as exc:
+    except (InvalidInput, NotFound, Conflict) as exc:
         if exc.code in VERIFY_FAILURES:
             verify_failure_count(actor=actor, address=address)
         audit_record(
@@ -1032,8 +1059,7 @@ def identity_report_create(
     """
     require_can_verify(actor)
     verify_throttle(actor=actor, address=address, method="identity_report")
-    if birth_date is not None and not isinstance(birth_date, dt.date):
-        raise InvalidInput(_("Give the date of birth as YYYY-MM-DD."), code="bad_birth_date")
+    birth_date = None if birth_date in (None, "") else birth_date_parse(birth_date)
     message = str(message or "").strip()
     if len(message) > IDENTITY_REPORT_MESSAGE_MAX:
         raise InvalidInput(
