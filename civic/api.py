@@ -53,7 +53,9 @@ class ErrorOut(Schema):
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
     response = api.create_response(
-        request, {"detail": str(exc.message), "code": exc.code}, status=exc.status
+        request,
+        {**exc.extra, "detail": str(exc.message), "code": exc.code},
+        status=exc.status,
     )
     if getattr(exc, "retry_after", None):
         response["Retry-After"] = str(exc.retry_after)

@@ -18,9 +18,20 @@ class DomainError(Exception):
     close_code = 4400
     default_message = _("The request could not be carried out.")
 
-    def __init__(self, message=None, *, code: str | None = None):
+    def __init__(
+        self,
+        message=None,
+        *,
+        code: str | None = None,
+        extra: dict | None = None,
+        link: tuple | None = None,
+    ):
         self.message = message if message is not None else self.default_message
         self.code = code or self.__class__.__name__
+        # `extra`: more fields of the API's JSON answer (e.g. {"verify_url": ...}).
+        # `link`: (url, label) a page shows under the message: the way out of the refusal.
+        self.extra = dict(extra or {})
+        self.link = link
         super().__init__(str(self.message))
 
 

@@ -34,6 +34,7 @@ POLL_INPUT_FIELDS = [
     "kind",
     "max_choices",
     "district",
+    "eligibility",
     "opens_at",
     "closes_at",
     "results_visibility",
@@ -86,11 +87,19 @@ class PollAdmin(admin.ModelAdmin):
         "status",
         "kind",
         "ballot_mode",
+        "eligibility",
         "opens_at",
         "closes_at",
         "secret_ballot",
     ]
-    list_filter = ["status", "kind", "secret_ballot", "results_visibility", "ballot_mode"]
+    list_filter = [
+        "status",
+        "kind",
+        "secret_ballot",
+        "results_visibility",
+        "ballot_mode",
+        "eligibility",
+    ]
     search_fields = ["title_kk", "title_ru", "title_en"]
     fields = POLL_INPUT_FIELDS + RECORD_FIELDS
     readonly_fields = RECORD_FIELDS

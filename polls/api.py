@@ -36,6 +36,10 @@ class PollOut(Schema):
     ballot_mode: str = Field(
         description="who votes: accounts, codes (printed ballot codes) or both"
     )
+    eligibility: str = Field(
+        description="who may vote with an account: email (a verified e-mail), city (verified "
+        "residents of the city) or district (verified residents of `district`)"
+    )
 
 
 class ChoiceOut(Schema):
@@ -96,6 +100,7 @@ def _poll_out(poll) -> dict:
         "secret_ballot": poll.secret_ballot,
         "allow_vote_change": poll.allow_vote_change,
         "ballot_mode": poll.ballot_mode,
+        "eligibility": poll.eligibility,
     }
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District
+from residents.eligibility import Eligibility
 
 from .models import Poll
 
@@ -49,6 +50,16 @@ class PollForm(forms.Form):
         required=False,
         empty_label=_("The whole city"),
     )
+    eligibility = forms.ChoiceField(
+        label=_("Who may vote"),
+        choices=Eligibility.choices,
+        initial=Eligibility.CITY,
+        required=False,
+        help_text=_(
+            "Verified residents: one person, one vote, checked against the resident register. "
+            "Choose a district above for a district poll."
+        ),
+    )
     opens_at = forms.DateTimeField(
         label=_("Opens at (Almaty time)"),
         widget=DateTimeLocalInput(),
@@ -70,6 +81,15 @@ class PollForm(forms.Form):
         initial=Poll.BallotMode.ACCOUNTS,
         help_text=_("Ballot codes are printed for festival guests without an account."),
     )
+
+    def clean(self):
+        data = super().clean()
+        # With a district chosen, "verified residents" means that district's residents; with
+        # none given, the service's default (verified residents of the district or the city).
+        if data.get("district") and data.get("eligibility") == Eligibility.CITY:
+            data["eligibility"] = Eligibility.DISTRICT
+        data["eligibility"] = data.get("eligibility") or None
+        return data
 
 
 class ChoiceForm(forms.Form):

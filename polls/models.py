@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from residents.eligibility import Eligibility
+
 
 def _localized(obj, field: str) -> str:
     lang = (get_language() or settings.LANGUAGE_CODE)[:2]
@@ -64,6 +66,15 @@ class Poll(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="polls",
+    )
+    # Who may vote with an account (residents.eligibility). New polls: verified residents
+    # (of the city, or of `district` when one is set); polls older than resident
+    # verification keep the e-mail rule.
+    eligibility = models.CharField(
+        _("who may vote"),
+        max_length=10,
+        choices=Eligibility.choices,
+        default=Eligibility.CITY,
     )
     opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
     closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
@@ -115,6 +126,13 @@ class Poll(models.Model):
             models.CheckConstraint(
                 name="poll_ballot_mode_known",
                 condition=Q(ballot_mode__in=["accounts", "codes", "both"]),
+            ),
+            models.CheckConstraint(
+                # A district poll is for verified residents of that district, and only a
+                # district poll names one.
+                name="poll_district_iff_district_eligibility",
+                condition=(Q(eligibility="district") & Q(district__isnull=False))
+                | (Q(eligibility__in=["email", "city"]) & Q(district__isnull=True)),
             ),
             models.CheckConstraint(
                 name="poll_open_or_closed_has_times",

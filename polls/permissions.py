@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import is_official, require_citizen, require_official
+from accounts.permissions import is_official, require_official
 from civic.errors import Forbidden
+from residents.eligibility import eligibility_notice, require_eligible
 
 from .models import Poll
 
 
 def require_can_vote(user, poll) -> None:
-    """`poll` is a Poll or the vote path's PollMeta: both carry district_id."""
-    require_citizen(user)
-    if poll.district_id and user.district_id != poll.district_id:
-        from accounts.models import District
+    """Whether `user` may vote with their account (ballot codes do not ask this): the poll's
+    eligibility, by the resident register, never the profile's district. `poll` is a Poll or
+    the vote path's PollMeta: both carry eligibility and district_id."""
+    require_eligible(user, eligibility=poll.eligibility, district_id=poll.district_id)
 
-        raise Forbidden(
-            _("This poll is only for residents of %(district)s.")
-            % {"district": District.objects.get(pk=poll.district_id).name},
-            code="wrong_district",
-        )
+
+def vote_refusal(user, poll):
+    """For the poll page: why this signed-in user could not vote with their account (a
+    domain error to show before the form), or None."""
+    return eligibility_notice(user, eligibility=poll.eligibility, district_id=poll.district_id)
 
 
 def require_ballot_mode(poll, *, with_code: bool) -> None:

@@ -23,6 +23,7 @@ from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, No
 from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
 from civic.validation import clean_datetime, clean_text, parse_id
+from residents.eligibility import Eligibility
 
 from .models import (
     Ballot,
@@ -86,6 +87,8 @@ class PollInput:
     allow_vote_change: bool = False
     secret_ballot: bool = False
     ballot_mode: str = Poll.BallotMode.ACCOUNTS
+    # None: verified residents of the district if one is given, else of the city.
+    eligibility: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -104,6 +107,20 @@ def _clean_initiative(initiative_id) -> int | None:
     ):
         raise InvalidInput(_("Unknown initiative."))
     return initiative_id
+
+
+def _clean_district(district_id) -> int | None:
+    if district_id in (None, ""):
+        return None
+    from accounts.models import District
+
+    try:
+        district_id = int(district_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Unknown district.")) from None
+    if not District.objects.filter(pk=district_id).exists():
+        raise InvalidInput(_("Unknown district."))
+    return district_id
 
 
 def _validate_poll_input(data: PollInput) -> dict:
@@ -128,6 +145,22 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("Unknown results visibility."))
     if data.ballot_mode not in Poll.BallotMode.values:
         raise InvalidInput(_("Say who votes: accounts, ballot codes, or both."))
+    district_id = _clean_district(data.district_id)
+    eligibility = data.eligibility or (
+        Eligibility.DISTRICT if district_id is not None else Eligibility.CITY
+    )
+    if eligibility not in Eligibility.values:
+        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
+    if eligibility == Eligibility.DISTRICT and district_id is None:
+        raise InvalidInput(
+            _("A poll for the residents of a district needs the district."),
+            code="district_required",
+        )
+    if eligibility != Eligibility.DISTRICT and district_id is not None:
+        raise InvalidInput(
+            _("A poll with a district is for the verified residents of that district."),
+            code="district_needs_district_eligibility",
+        )
     choices = data.choices or []
     if len(choices) < 2:
         raise InvalidInput(_("A poll needs at least two choices."))
@@ -163,7 +196,8 @@ def _validate_poll_input(data: PollInput) -> dict:
     fields.update(
         kind=data.kind,
         max_choices=max_choices,
-        district_id=data.district_id,
+        district_id=district_id,
+        eligibility=eligibility,
         opens_at=opens_at,
         closes_at=closes_at,
         results_visibility=data.results_visibility,
@@ -523,6 +557,7 @@ class PollMeta:
 
     pk: int
     district_id: int | None
+    eligibility: str
     max_choices: int
     secret_ballot: bool
     allow_vote_change: bool
@@ -557,6 +592,7 @@ def _poll_meta(poll_id) -> PollMeta:
     meta = PollMeta(
         pk=poll.pk,
         district_id=poll.district_id,
+        eligibility=poll.eligibility,
         max_choices=poll.max_choices,
         secret_ballot=poll.secret_ballot,
         allow_vote_change=poll.allow_vote_change,

@@ -20,7 +20,7 @@ from civic.views import domain_error_response
 
 from .forms import ChoiceFormSet, CodesForm, PollForm
 from .models import EventCode, Poll
-from .permissions import require_can_manage
+from .permissions import require_can_manage, vote_refusal
 from .selectors import (
     event_code_batches,
     poll_get,
@@ -58,6 +58,9 @@ def _detail_context(request, poll, **extra):
         "rows": results_rows(poll, message),
         "voter": voter_state(poll, request.user),
         "code": request.GET.get("code", "")[:32],
+        # Why this account could not vote (not a verified resident, another district):
+        # explained before the form, with the way to verify.
+        "refusal": vote_refusal(request.user, poll) if poll.takes_accounts else None,
         **extra,
     }
 
@@ -81,7 +84,12 @@ def poll_detail(request, poll_id: int):
             )
         except DomainError as exc:
             context = _detail_context(
-                request, poll, error=exc.message, selected=choices, code=code or ""
+                request,
+                poll,
+                error=exc.message,
+                error_link=exc.link,
+                selected=choices,
+                code=code or "",
             )
             response = render(request, "polls/detail.html", context, status=exc.status)
             if getattr(exc, "retry_after", None):
@@ -144,6 +152,7 @@ def manage_create(request):
             kind=d["kind"],
             max_choices=d["max_choices"],
             district_id=d["district"].pk if d["district"] else None,
+            eligibility=d["eligibility"],
             opens_at=d["opens_at"],
             closes_at=d["closes_at"],
             results_visibility=d["results_visibility"],

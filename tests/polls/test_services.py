@@ -25,7 +25,14 @@ from polls.services import (
     tallies_verify,
     vote_cast,
 )
-from tests.factories import OfficialFactory, UserFactory, choice_ids, district, make_poll
+from tests.factories import (
+    OfficialFactory,
+    UserFactory,
+    choice_ids,
+    district,
+    make_poll,
+    make_resident,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,11 +117,16 @@ def test_anonymous_and_unverified_cannot_vote(unverified_user):
 
 
 def test_district_restriction(citizen):
+    # The register's district decides, never the profile's (residents.eligibility).
     poll = make_poll(district_id=district("medeu").pk)
     with pytest.raises(Forbidden) as exc:
         vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=citizen)
+    assert exc.value.code == "verification_required"
+    elsewhere = make_resident(slug="almaly", district=district("medeu"))
+    with pytest.raises(Forbidden) as exc:
+        vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=elsewhere)
     assert exc.value.code == "wrong_district"
-    resident = UserFactory(district=district("medeu"))
+    resident = make_resident(slug="medeu")
     vote_cast(poll_id=poll.pk, choice_ids=choice_ids(poll)[:1], user=resident)
     assert counts(poll)[0] == 1
 
