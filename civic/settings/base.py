@@ -7,6 +7,7 @@ Every variable is listed with its default in `.env.example`.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,9 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    # Only for resident verification by an identity provider (residents/methods/oidc.py).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "ninja",
     "civic",
     "accounts",
@@ -253,6 +257,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RESIDENT_VERIFICATION_METHODS = [
     "residents.methods.census.CensusMethod",
     "residents.methods.in_person.InPersonMethod",
+    "residents.methods.oidc.OIDCMethod",
 ]
 # In person: a citizen's one-time code for a service desk is valid this many minutes.
 RESIDENT_DESK_CODE_MINUTES = env.int("RESIDENT_DESK_CODE_MINUTES", default=30)
@@ -298,6 +303,49 @@ ACCOUNT_RATE_LIMITS = {}
 # X-Forwarded-For address there only for a peer in FORWARDED_ALLOW_IPS (the proxy).
 ALLAUTH_TRUSTED_PROXY_COUNT = 0
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
+
+# --- Resident verification by an OpenID Connect identity provider (eGov's or any) ------------
+# Offered only when OIDC_PROVIDER_URL and OIDC_CLIENT_ID are set. It never signs anyone up or
+# in: a signed-in citizen connects, the IIN claim is bound (residents/methods/oidc.py) and no
+# social account, token or claim is stored.
+OIDC_PROVIDER_URL = env.str("OIDC_PROVIDER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="eGov")
+OIDC_IIN_CLAIM = env.str("OIDC_IIN_CLAIM", default="iin")
+OIDC_SCOPES = env.list("OIDC_SCOPES", default=["openid"])
+OIDC_PKCE = env.bool("OIDC_PKCE", default=True)
+# Where the browser is sent to sign in (the scheme and host of the provider's
+# authorization_endpoint): CSP's form-action must allow it, as browsers check the redirect
+# after the "Verify with" form. Defaults to OIDC_PROVIDER_URL's.
+_oidc_url = urlsplit(OIDC_PROVIDER_URL)
+OIDC_AUTHORIZE_ORIGIN = env.str(
+    "OIDC_AUTHORIZE_ORIGIN",
+    default=f"{_oidc_url.scheme}://{_oidc_url.netloc}" if _oidc_url.netloc else "",
+)
+SOCIALACCOUNT_ADAPTER = "residents.methods.oidc.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "residents",
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_PROVIDER_URL,
+                    "scope": OIDC_SCOPES,
+                    "oauth_pkce_enabled": OIDC_PKCE,
+                },
+            }
+        ]
+        if OIDC_PROVIDER_URL and OIDC_CLIENT_ID
+        else [],
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
 
 # --- E-mail ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -372,6 +420,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+if OIDC_PROVIDER_URL and OIDC_AUTHORIZE_ORIGIN:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(OIDC_AUTHORIZE_ORIGIN)
 
 # --- API -------------------------------------------------------------------------------------
 # /api/v1/docs and /api/v1/openapi.json for everyone; off (production's default), only staff
