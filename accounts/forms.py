@@ -53,3 +53,12 @@ class ProfileForm(forms.Form):
         label=_("Language"),
         choices=[(code, settings.LANGUAGE_NATIVE_NAMES[code]) for code, _n in settings.LANGUAGES],
     )
+
+    def __init__(self, *args, district_locked: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if district_locked:
+            # A verified resident's district is the register's: shown, never taken from a POST
+            # (a disabled field ignores submitted data and keeps its initial value).
+            field = self.fields["district"]
+            field.disabled = True
+            field.help_text = _("From the resident register; to move district, verify again.")

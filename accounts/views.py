@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from civic.errors import DomainError
 from civic.views import domain_error_response
+from residents.selectors import verification_detail
 
 from .forms import ProfileForm
 from .permissions import require_citizen
@@ -20,14 +21,21 @@ def profile(request):
     except DomainError as exc:
         return domain_error_response(request, exc)
     user = request.user
+    detail = verification_detail(user)
+    # A verified resident votes in the register's district; the profile cannot change it.
+    resident = detail["state"] == "resident"
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(
+            request.POST,
+            initial={"district": detail["district"]} if resident else None,
+            district_locked=resident,
+        )
         if form.is_valid():
             try:
                 user_update_profile(
                     user=user,
                     display_name=form.cleaned_data["display_name"],
-                    district=form.cleaned_data["district"],
+                    district=user.district if resident else form.cleaned_data["district"],
                     preferred_language=form.cleaned_data["preferred_language"],
                 )
             except DomainError as exc:
@@ -39,8 +47,9 @@ def profile(request):
         form = ProfileForm(
             initial={
                 "display_name": user.display_name,
-                "district": user.district,
+                "district": detail["district"] if resident else user.district,
                 "preferred_language": user.preferred_language or request.LANGUAGE_CODE,
-            }
+            },
+            district_locked=resident,
         )
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(request, "accounts/profile.html", {"form": form, "detail": detail})

@@ -130,3 +130,28 @@ def identity_report_rows(reports) -> list[dict]:
         }
         for r in reports
     ]
+
+
+def verification_detail(user) -> dict:
+    """What the account's own pages (verify, profile) show of its verification, stale or not:
+    `state` is "resident", "stale" (a newer register no longer lists them) or "none". The
+    district is the register's; the IIN only as its last four digits."""
+    row = None
+    if getattr(user, "is_authenticated", False):
+        row = (
+            ResidentVerification.objects.filter(user=user)
+            .select_related("district")
+            .order_by()
+            .first()
+        )
+    if row is None:
+        return {"state": "none", "verification": None}
+    return {
+        "state": "stale" if row.stale_at else "resident",
+        "verification": row,
+        "district": row.district,
+        "method_label": method_label(row.method),
+        "verified_at": row.verified_at,
+        "stale_at": row.stale_at,
+        "iin_last4": row.iin_last4,
+    }
