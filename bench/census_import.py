@@ -152,19 +152,52 @@ def time_verifications(rows: int, count: int) -> dict:
 
 def write_register_xlsx(path: Path, rows: int) -> float:
     """The register as an XLSX file the way Excel saves one: every text cell (each IIN) in the
-    workbook's shared-strings table."""
-    from openpyxl import Workbook
+    workbook's shared-strings table (xlsxwriter's default; openpyxl's write-only mode would
+    write inline strings instead), the date of birth a real date cell."""
+    import xlsxwriter
 
     started = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("register")
-    sheet.append(["iin", "birth_date", "district"])
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("register")
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["iin", "birth_date", "district"])
     for n in range(rows):
         iin, born, slug = resident(n)
-        sheet.append([iin, born.isoformat(), slug])
-    book.save(path)
+        sheet.write_string(n + 1, 0, iin)
+        sheet.write_datetime(n + 1, 1, dt.datetime(born.year, born.month, born.day), date_format)
+        sheet.write_string(n + 1, 2, slug)
+    book.close()
     return time.perf_counter() - started
+
+
+def read_child(path: Path, reader: str) -> None:
+    """Run in a fresh process: only read every row of `path` with openpyxl's own read-only
+    mode or with residents.xlsx (what the import uses); print the peak growth as JSON."""
+    django_setup()
+    Path("/proc/self/clear_refs").write_text("5")
+    rss_start = _proc_status_mb("VmRSS")
+    started = time.perf_counter()
+    if reader == "openpyxl":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True, data_only=False)
+    else:
+        from residents.xlsx import load_register_workbook
+
+        book = load_register_workbook(path)
+    rows = sum(1 for _row in book.worksheets[0].iter_rows())
+    book.close()
+    print(
+        json.dumps(
+            {
+                "reader": reader,
+                "rows": rows,
+                "seconds": round(time.perf_counter() - started, 2),
+                "peak_rss_growth_mb": round(_proc_status_mb("VmHWM") - rss_start, 1),
+            }
+        )
+    )
 
 
 def _proc_status_mb(field: str) -> float:
@@ -199,22 +232,33 @@ def xlsx_memory(sizes: list[int]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", "-v0")
-    cases = []
+    def child(*args: str) -> dict:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.census_import", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    cases, reads = [], []
     for rows in sizes:
         for fmt, writer in (("xlsx", write_register_xlsx), ("csv", write_register)):
             path = WORK / f"census-{rows}.{fmt}"
             generate_seconds = writer(path, rows)
             try:
-                out = subprocess.run(
-                    [sys.executable, "-m", "bench.census_import", "--import-child", str(path)],
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
+                result = child("--import-child", str(path))
+                if fmt == "xlsx":
+                    for reader in ("openpyxl", "register"):
+                        read = child("--read-child", str(path), "--reader", reader)
+                        reads.append({**read, "file_rows": rows})
+                        print(
+                            f"read {reader:<8} {rows:>9,} rows  {read['seconds']:>7} s  "
+                            f"peak RSS +{read['peak_rss_growth_mb']} MB"
+                        )
             finally:
                 path.unlink(missing_ok=True)
-            result = json.loads(out.stdout.strip().splitlines()[-1])
             result.update(format=fmt, rows=rows, generate_seconds=round(generate_seconds, 1))
             cases.append(result)
             print(
@@ -237,6 +281,8 @@ def xlsx_memory(sizes: list[int]) -> None:
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cases": cases,
+        # Reading the XLSX alone: openpyxl's read-only mode against residents.xlsx.
+        "xlsx_reads": reads,
         # Bytes of peak memory per extra row, between the smallest and the largest file.
         "bytes_per_row": per_row,
         "extrapolated_mb_for_2_3_million_rows": {
@@ -266,7 +312,12 @@ def main(argv: list[str] | None = None) -> None:
         help="measure the import's peak memory for XLSX (and CSV) registers of these sizes",
     )
     parser.add_argument("--import-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--read-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--reader", default="register", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.read_child:
+        read_child(args.read_child, args.reader)
+        return
     if args.import_child:
         import_child(args.import_child)
         return

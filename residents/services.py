@@ -206,11 +206,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list, bool]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list, bool]]:
-    """The first sheet, streamed (read-only mode). A formula cell marks its row."""
-    from openpyxl import load_workbook
+    """The first sheet, streamed in constant memory (residents.xlsx: openpyxl's read-only
+    parsing, shared strings on disk). A formula cell marks its row."""
+    from .xlsx import load_register_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=False)
+        book = load_register_workbook(path, directory=str(path.parent))
     except Exception as exc:
         raise Refused(_g("The file could not be read as CSV or XLSX.")) from exc
     try:
