@@ -26,10 +26,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_log_export, audit_record
@@ -38,7 +39,13 @@ from dashboard.models import Export
 from dashboard.services import export_create, export_run
 from polls.services import ChoiceInput, PollInput, poll_create, poll_open
 from residents.iin import BadIIN, iin_make
-from residents.services import resident_verify_census
+from residents.services import (
+    census_import_create,
+    census_import_run,
+    desk_code_issue,
+    resident_verify_census,
+    resident_verify_in_person,
+)
 from tests.factories import OfficialFactory, UserFactory
 
 from .conftest import person, register_csv, upload
@@ -154,12 +161,6 @@ def debug_log(tmp_path):
         handler.close()
 
 
-def _has_api_verification() -> bool:
-    from civic.urls import api_not_found
-
-    return resolve(VERIFICATION_URL).func is not api_not_found
-
-
 @pytest.mark.django_db(transaction=True)
 def test_no_raw_iin_in_the_dump_logs_exports_media_or_pages(debug_log, census_official):
     evidence = Evidence()
@@ -173,15 +174,26 @@ def test_no_raw_iin_in_the_dump_logs_exports_media_or_pages(debug_log, census_of
     unknown_district = person(401, "atlantis")
     rows = [*residents, bad_row, residents[0], unknown_district]
 
-    # --- the register: CSV, then the same people re-imported as XLSX ---------------------------
-    from residents.services import census_import_create, census_import_run
-
+    # --- the register: CSV, then the same people re-imported as XLSX, then through the API -----
     for data, name in ((register_csv(rows), "register.csv"), (_xlsx(rows), "register.xlsx")):
         census = census_import_create(actor=census_official, file=upload(data, name), enqueue=False)
         census_import_run(import_id=census.pk)
         census.refresh_from_db()
         assert census.status == "done", census.message
         assert (census.rows_imported, census.rows_rejected) == (len(residents), 3)
+    census_client = Client()
+    census_client.force_login(census_official)
+    created = census_client.post(
+        "/api/v1/census/imports", {"file": upload(register_csv(rows), "register.csv")}
+    )
+    assert created.status_code == 202, created.content
+    census_import_run(import_id=created.json()["id"])  # done already when tasks run eagerly
+    status = census_client.get(f"/api/v1/census/imports/{created.json()['id']}")
+    assert status.json()["status"] == "done" and status.json()["rows_rejected"] == 3
+    errors = census_client.get(status.json()["errors_url"])
+    assert errors.status_code == 200 and b"unknown_district" in b"".join(errors)
+    pages.append(("census import status (API)", status.content))
+    pages.append(("census import error report (API)", b"".join(errors)))
 
     # --- verifications: the service, the API, and failures --------------------------------------
     users = [UserFactory() for _ in range(8)]
@@ -201,25 +213,41 @@ def test_no_raw_iin_in_the_dump_logs_exports_media_or_pages(debug_log, census_of
 
     api_client = Client()
     api_client.force_login(users[7])
-    if _has_api_verification():
-        attempts = [
-            (residents[8][0], residents[8][1], 200),
-            (residents[1][0], residents[1][1], 409),  # taken
-            (_bad_check_digit(residents[9][0]), residents[9][1], 422),
-            (not_in_register[0], not_in_register[1], 404),
-        ]
-        for iin, born, status in reversed(attempts):  # failures first, then the match
-            response = api_client.post(
-                VERIFICATION_URL,
-                {"iin": iin, "birth_date": born.isoformat()},
-                content_type="application/json",
-            )
-            assert response.status_code == status, response.content
-            pages.append((f"POST {VERIFICATION_URL} ({status})", response.content))
-            tried.append(iin)
+    attempts = [
+        (residents[8][0], residents[8][1], 200),
+        (residents[1][0], residents[1][1], 409),  # taken
+        (_bad_check_digit(residents[9][0]), residents[9][1], 422),
+        (not_in_register[0], not_in_register[1], 404),
+    ]
+    for iin, born, status in reversed(attempts):  # failures first, then the match
+        response = api_client.post(
+            VERIFICATION_URL,
+            {"iin": iin, "birth_date": born.isoformat()},
+            content_type="application/json",
+        )
+        assert response.status_code == status, response.content
+        pages.append((f"POST {VERIFICATION_URL} ({status})", response.content))
+        tried.append(iin)
     me = api_client.get("/api/v1/me")
     assert me.status_code == 200
     pages.append(("GET /api/v1/me", me.content))
+
+    # In person at a service desk: the official types the IIN from the citizen's ID.
+    desk = OfficialFactory()
+    desk.user_permissions.add(Permission.objects.get(codename="verify_in_person"))
+    desk = type(desk).objects.get(pk=desk.pk)
+    at_desk = UserFactory()
+    code, _expires = desk_code_issue(actor=at_desk)
+    with pytest.raises(NotFound):
+        resident_verify_in_person(official=desk, code=code, iin=person(398)[0])
+    resident_verify_in_person(official=desk, code=code, iin=residents[10][0])
+    tried += [person(398)[0], residents[10][0]]
+    for user in (users[0], at_desk):
+        page_client = Client()
+        page_client.force_login(user)
+        verify_page = page_client.get(reverse("residents:verify"))
+        assert verify_page.status_code == 200
+        pages.append((f"verification page of user {user.pk}", verify_page.content))
 
     # --- the control: a canary IIN, put where the search must find it ---------------------------
     logging.getLogger("tests.control").debug("control line holding %s", CANARY)
@@ -266,6 +294,9 @@ def test_no_raw_iin_in_the_dump_logs_exports_media_or_pages(debug_log, census_of
     assert audit_page.status_code == 200
     assert b"resident.verify_failed" in audit_page.content
     pages.append(("audit log page", audit_page.content))
+    census_page = census_client.get(reverse("residents:census_imports"))
+    assert census_page.status_code == 200
+    pages.append(("census imports page", census_page.content))
     superuser = UserFactory(is_staff=True, is_superuser=True)
     admin_client = Client()
     admin_client.force_login(superuser)
