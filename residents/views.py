@@ -27,7 +27,12 @@ from .forms import CensusUploadForm, CensusVerifyForm, IdentityReportForm, Ident
 from .methods import enabled_methods
 from .models import CensusImport
 from .permissions import can_import_census, require_can_verify, require_census_importer
-from .selectors import identity_report_rows, identity_reports_open, verification_detail
+from .selectors import (
+    census_import_has_report,
+    identity_report_rows,
+    identity_reports_open,
+    verification_detail,
+)
 from .services import (
     census_import_create,
     identity_report_create,
@@ -283,6 +288,13 @@ def census_imports(request):
     imports = list(
         CensusImport.objects.select_related("created_by").order_by("-created_at")[:IMPORTS_SHOWN]
     )
+    for census in imports:
+        # The API's permission-checked download, only where a report was written.
+        census.errors_url = (
+            reverse("api:census_import_errors", kwargs={"import_id": str(census.pk)})
+            if census.rows_rejected and census_import_has_report(census)
+            else None
+        )
     active = (CensusImport.Status.QUEUED, CensusImport.Status.RUNNING)
     context = {
         "form": form,

@@ -352,7 +352,11 @@ def test_uploading_a_register_imports_it_after_commit(
     content = client.get(CENSUS).content.decode()
     assert "Current register" in content
     assert census_official.email in content
-    assert f'href="/api/v1/census/imports/{census.pk}/errors"' in content
+    errors_url = f"/api/v1/census/imports/{census.pk}/errors"
+    assert f'href="{errors_url}"' in content
+    report = client.get(errors_url)
+    assert report.status_code == 200
+    assert b"".join(report.streaming_content).decode().count("\n") >= 2  # header, the bad row
     for iin, _born, _slug in people:
         assert iin not in content
 
