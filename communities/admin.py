@@ -165,8 +165,16 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(Initiative)
 class InitiativeAdmin(admin.ModelAdmin):
-    list_display = ["title", "community", "category", "status", "supports_count", "created_at"]
-    list_filter = ["status", "category", "district"]
+    list_display = [
+        "title",
+        "community",
+        "category",
+        "status",
+        "supports_count",
+        "support_eligibility",
+        "created_at",
+    ]
+    list_filter = ["status", "category", "district", "support_eligibility"]
     search_fields = ["title", "summary"]
     readonly_fields = [
         "community",

@@ -135,6 +135,7 @@ class InitiativeOut(Schema):
     district: DistrictRef | None
     status: str
     supports_count: int
+    support_eligibility: str
     threshold_reached: bool
     community: CommunityRef
     created_at: datetime
@@ -194,6 +195,11 @@ class InitiativeIn(Schema):
     longitude: Number = None
     budget_kzt: Number = Field(None, description="tenge, as a number or a decimal string")
     timeline: str = ""
+    support_eligibility: Literal["email", "city", "district"] = Field(
+        "email",
+        description="who may support: email (a verified e-mail), city (verified residents) or "
+        "district (verified residents of the initiative's district)",
+    )
 
     model_config = {"extra": "forbid"}
 
@@ -210,6 +216,7 @@ class InitiativePatch(Schema):
     longitude: Number = None
     budget_kzt: Number = None
     timeline: str | None = None
+    support_eligibility: Literal["email", "city", "district"] | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -284,6 +291,7 @@ def _initiative_out(i: Initiative) -> dict:
         "district": _district(i.district),
         "status": i.status,
         "supports_count": i.supports_count,
+        "support_eligibility": i.support_eligibility,
         "threshold_reached": i.threshold_reached_at is not None,
         "community": {"id": i.community.pk, "name": i.community.name, "slug": i.community.slug},
         "created_at": i.created_at,

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District
+from residents.eligibility import Eligibility
 
 from .models import Attachment, Community, FocusArea, Initiative
 from .services import (
@@ -139,6 +140,16 @@ class InitiativeForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     timeline = forms.CharField(label=_("Timeline"), max_length=TIMELINE_MAX, required=False)
+    support_eligibility = forms.ChoiceField(
+        label=_("Who may support"),
+        choices=Eligibility.choices,
+        initial=Eligibility.EMAIL,
+        required=False,
+        help_text=_(
+            "Verified residents: one person, one support, checked against the resident "
+            "register. The district's residents need the district above."
+        ),
+    )
 
     @classmethod
     def initial_from(cls, initiative: Initiative) -> dict:
@@ -152,6 +163,7 @@ class InitiativeForm(forms.Form):
             "longitude": initiative.longitude if initiative.longitude is not None else "",
             "budget_kzt": initiative.budget_kzt if initiative.budget_kzt is not None else "",
             "timeline": initiative.timeline,
+            "support_eligibility": initiative.support_eligibility,
         }
 
 

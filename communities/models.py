@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from residents.eligibility import Eligibility
+
 # Almaty's city limits, generously: a point outside this box is not in Almaty.
 ALMATY_LAT = (Decimal("43.05"), Decimal("43.45"))
 ALMATY_LON = (Decimal("76.60"), Decimal("77.20"))
@@ -167,9 +169,7 @@ class Membership(models.Model):
         verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.MEMBER)
-    state = models.CharField(
-        _("state"), max_length=10, choices=State.choices, default=State.ACTIVE
-    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(_("joined"), auto_now_add=True)
 
     class Meta:
@@ -263,6 +263,15 @@ class Initiative(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
     supports_count = models.PositiveIntegerField(_("supports"), default=0)
+    # Who may support (residents.eligibility). E-mail by default: support asks the akimat to
+    # review, it decides nothing, so it stays open to every citizen unless the proposers ask
+    # for verified residents (of the city, or of the initiative's district).
+    support_eligibility = models.CharField(
+        _("who may support"),
+        max_length=10,
+        choices=Eligibility.choices,
+        default=Eligibility.EMAIL,
+    )
     threshold_reached_at = models.DateTimeField(_("threshold reached"), null=True, blank=True)
     official_response = models.TextField(_("official response"), blank=True, max_length=5000)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
@@ -304,6 +313,11 @@ class Initiative(models.Model):
                     longitude__lte=ALMATY_LON[1],
                 ),
                 name="initiative_location_in_almaty",
+            ),
+            models.CheckConstraint(
+                # Support by a district's residents needs the initiative's district.
+                condition=~Q(support_eligibility="district") | Q(district__isnull=False),
+                name="initiative_district_support_has_district",
             ),
         ]
         indexes = [models.Index(fields=["status", "-supports_count"])]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import is_official
 from civic.errors import Conflict, Forbidden
+from residents.eligibility import eligibility_notice, require_eligible
 
 from .models import Initiative, Membership
 
@@ -113,3 +114,18 @@ def require_initiative_move(
     if mover not in sides:
         raise Forbidden(_("You cannot make this move."))
     return mover
+
+
+def require_support_eligible(user, initiative: Initiative) -> None:
+    """Whether `user` may support `initiative`: its support_eligibility, asked of the resident
+    register (residents.eligibility), with the initiative's district for a district one."""
+    require_eligible(
+        user, eligibility=initiative.support_eligibility, district_id=initiative.district_id
+    )
+
+
+def support_refusal(user, initiative: Initiative):
+    """For the initiative page: why this signed-in user could not support it, or None."""
+    return eligibility_notice(
+        user, eligibility=initiative.support_eligibility, district_id=initiative.district_id
+    )

@@ -34,6 +34,7 @@ from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
 from civic.validation import clean_decimal, clean_text, render_markdown
 from notifications.models import Notification
 from notifications.services import enqueue_on_commit, notification_store
+from residents.eligibility import Eligibility
 
 from .models import (
     ALMATY_LAT,
@@ -57,6 +58,7 @@ from .permissions import (
     initiative_sides,
     require_initiative_move,
     require_initiative_mover,
+    require_support_eligible,
 )
 from .selectors import status_change_recipients
 
@@ -617,6 +619,8 @@ class InitiativeInput:
     longitude: object = None
     budget_kzt: object = None
     timeline: str = ""
+    # Who may support it (residents.eligibility): email unless the proposers ask for residents.
+    support_eligibility: str = Eligibility.EMAIL
 
 
 def _validate_initiative(data: InitiativeInput) -> dict:
@@ -653,6 +657,15 @@ def _validate_initiative(data: InitiativeInput) -> dict:
         if not District.objects.filter(pk=district_id).exists():
             raise InvalidInput(_("Unknown district."))
         fields["district_id"] = district_id
+    support_eligibility = data.support_eligibility or Eligibility.EMAIL
+    if support_eligibility not in Eligibility.values:
+        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
+    if support_eligibility == Eligibility.DISTRICT and fields["district_id"] is None:
+        raise InvalidInput(
+            _("Support by the residents of a district needs the initiative's district."),
+            code="district_required",
+        )
+    fields["support_eligibility"] = support_eligibility
     fields["budget_kzt"] = clean_decimal(
         data.budget_kzt, name=_("Budget"), minimum=Decimal(0), maximum=BUDGET_MAX_KZT
     )
@@ -915,13 +928,17 @@ def _not_supportable(initiative: Initiative):
 
 
 def support_add(*, actor, initiative_id: int) -> SupportResult:
-    """A verified citizen supports an initiative once; asking again changes nothing."""
+    """A verified citizen supports an initiative once; asking again changes nothing.
+
+    Who may support is the initiative's support_eligibility (residents.eligibility); taking
+    support back is always allowed (support_remove)."""
     require_citizen(actor)
     initiative = _get_initiative(initiative_id)
     if initiative.submitted_at is None:  # never made public (a draft, or a withdrawn draft)
         raise NotFound(_("No such initiative."))
     if initiative.status not in SUPPORTABLE:
         raise _not_supportable(initiative)
+    require_support_eligible(actor, initiative)
     try:
         with transaction.atomic():
             Support.objects.create(initiative_id=initiative.pk, user=actor)

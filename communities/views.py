@@ -47,7 +47,13 @@ from .forms import (
     NewInitiativeForm,
 )
 from .models import Attachment, Community, CommunityInvite, FocusArea, Initiative, Membership
-from .permissions import COMMUNITY, OFFICIAL, initiative_allowed_transitions, initiative_sides
+from .permissions import (
+    COMMUNITY,
+    OFFICIAL,
+    initiative_allowed_transitions,
+    initiative_sides,
+    support_refusal,
+)
 from .selectors import (
     PAGE_SIZE,
     communities_of,
@@ -530,6 +536,11 @@ def _initiative_context(request, initiative: Initiative, **extra) -> dict:
         "documents": dossier(initiative),
         "supported": has_supported(initiative, user),
         "can_support": initiative.status in SUPPORTABLE,
+        # Why this citizen could not support it (not a verified resident of the city or the
+        # district): explained before the button, with the way to verify.
+        "support_refusal": support_refusal(user, initiative)
+        if initiative.status in SUPPORTABLE
+        else None,
         "is_citizen": is_citizen(user),
         "is_member": is_member,
         "is_official": official,
@@ -559,7 +570,9 @@ def _get_initiative_or_404(request, pk) -> Initiative:
 
 
 def _initiative_error(request, initiative, exc: DomainError, **extra):
-    context = _initiative_context(request, initiative, error=exc.message, **extra)
+    context = _initiative_context(
+        request, initiative, error=exc.message, error_link=exc.link, **extra
+    )
     return render(request, "communities/initiative_detail.html", context, status=exc.status)
 
 
@@ -581,6 +594,7 @@ def _initiative_input(data: dict) -> InitiativeInput:
         longitude=data["longitude"],
         budget_kzt=data["budget_kzt"],
         timeline=data["timeline"],
+        support_eligibility=data.get("support_eligibility") or "email",
     )
 
 

@@ -76,8 +76,16 @@ class CommentAdmin(ReadOnlyAdmin):
 
 @admin.register(Session)
 class SessionAdmin(ReadOnlyAdmin):
-    list_display = ["title", "language", "starts_at", "ends_at", "moderation", "created_by"]
-    list_filter = ["language", "moderation"]
+    list_display = [
+        "title",
+        "language",
+        "starts_at",
+        "ends_at",
+        "moderation",
+        "eligibility",
+        "created_by",
+    ]
+    list_filter = ["language", "moderation", "eligibility"]
     search_fields = ["title"]
     raw_id_fields = ["pinned", "created_by"]
 

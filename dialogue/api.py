@@ -172,6 +172,12 @@ class SessionIn(Schema):
     ends_at: AwareDatetime
     moderation: Literal["pre", "post"] = "post"
     hosts: list[Id] = Field(default_factory=list, max_length=50)
+    eligibility: Literal["email", "city", "district"] = Field(
+        "email",
+        description="who may ask and upvote: email (a verified e-mail), city (verified "
+        "residents) or district (verified residents of `district`)",
+    )
+    district: Id | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -186,6 +192,8 @@ class SessionOut(Schema):
     moderation: str
     state: str = Field(description="upcoming, live or ended")
     pinned: int | None
+    eligibility: str = Field(description="who may ask and upvote: email, city or district")
+    district: int | None = None
 
 
 class QuestionOut(Schema):
@@ -332,6 +340,8 @@ def _session_out(session: Session) -> dict:
         "moderation": session.moderation,
         "state": session_state(session),
         "pinned": session.pinned_id,
+        "eligibility": session.eligibility,
+        "district": session.district_id,
     }
 
 
@@ -546,6 +556,8 @@ def session_create(request, data: SessionIn):
             ends_at=data.ends_at,
             moderation=data.moderation,
             host_ids=tuple(data.hosts),
+            eligibility=data.eligibility,
+            district_id=data.district,
         ),
     )
     return Status(201, _session_out(session))

@@ -4,7 +4,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.forms import DistrictChoiceField
+from accounts.models import District, Role, User
+from residents.eligibility import Eligibility
 
 from .models import Session
 from .services import DESCRIPTION_MAX, TITLE_MAX
@@ -52,6 +54,18 @@ class SessionForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+    )
+    eligibility = forms.ChoiceField(
+        label=_("Who may ask and upvote"),
+        choices=Eligibility.choices,
+        initial=Eligibility.EMAIL,
+        required=False,
+    )
+    district = DistrictChoiceField(
+        label=_("District (for a session of the district's residents)"),
+        queryset=District.objects.all(),
+        required=False,
+        empty_label=_("The whole city"),
     )
 
     def __init__(self, *args, **kwargs):

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from residents.eligibility import Eligibility
+
 
 class Thread(models.Model):
     """A discussion on an initiative, on a poll, or on a topic of its own."""
@@ -139,6 +141,22 @@ class Session(models.Model):
     moderation = models.CharField(
         _("moderation"), max_length=4, choices=Moderation.choices, default=Moderation.POST
     )
+    # Who may ask and upvote (residents.eligibility): e-mail by default; verified residents
+    # of the city, or of `district` (set only for a district session).
+    eligibility = models.CharField(
+        _("who may ask"),
+        max_length=10,
+        choices=Eligibility.choices,
+        default=Eligibility.EMAIL,
+    )
+    district = models.ForeignKey(
+        "accounts.District",
+        verbose_name=_("for residents of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     hosts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     pinned = models.ForeignKey(
         "Question", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -153,7 +171,12 @@ class Session(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
-            )
+            ),
+            models.CheckConstraint(
+                condition=(Q(eligibility="district") & Q(district__isnull=False))
+                | (Q(eligibility__in=["email", "city"]) & Q(district__isnull=True)),
+                name="session_district_iff_district_eligibility",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civic.errors import Conflict, Forbidden
+from residents.eligibility import eligibility_notice, require_eligible
 
 from .models import Comment
 
@@ -56,3 +57,16 @@ def require_comment_editable(comment: Comment, *, now=None) -> None:
             % {"m": comment_edit_minutes()},
             code="edit_window_passed",
         )
+
+
+def require_session_eligible(session, user) -> None:
+    """Who may ask and upvote in a Q&A session: its eligibility (residents.eligibility),
+    with the session's district for a district session."""
+    require_eligible(user, eligibility=session.eligibility, district_id=session.district_id)
+
+
+def session_refusal(user, session):
+    """For the session page: why this signed-in user could not ask, or None."""
+    return eligibility_notice(
+        user, eligibility=session.eligibility, district_id=session.district_id
+    )

@@ -36,6 +36,7 @@ from civic.realtime import (
 )
 from civic.validation import clean_datetime, clean_text, parse_id, render_markdown
 from notifications.services import enqueue_on_commit, notification_send
+from residents.eligibility import Eligibility
 
 from .models import (
     Comment,
@@ -48,7 +49,11 @@ from .models import (
     Thread,
     ThreadFollow,
 )
-from .permissions import require_comment_author, require_comment_editable
+from .permissions import (
+    require_comment_author,
+    require_comment_editable,
+    require_session_eligible,
+)
 from .selectors import (
     COMMENT_NOTIFICATION_KEY,
     answer_marked_recipients,
@@ -329,6 +334,9 @@ class SessionInput:
     description: str = ""
     moderation: str = Session.Moderation.POST
     host_ids: tuple[int, ...] = ()
+    # Who may ask and upvote (residents.eligibility); a district session names its district.
+    eligibility: str = Eligibility.EMAIL
+    district_id: int | None = None
 
 
 def session_create(*, actor, data: SessionInput) -> Session:
@@ -344,6 +352,7 @@ def session_create(*, actor, data: SessionInput) -> Session:
     if data.moderation not in Session.Moderation.values:
         raise InvalidInput(_("Unknown moderation mode."))
     _check_hours(data.starts_at, data.ends_at)
+    eligibility, district_id = _clean_eligibility(data.eligibility, data.district_id)
     from accounts.models import User
 
     host_ids = set(data.host_ids or ())
@@ -361,11 +370,36 @@ def session_create(*, actor, data: SessionInput) -> Session:
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             moderation=data.moderation,
+            eligibility=eligibility,
+            district_id=district_id,
             created_by=actor,
         )
         session.hosts.set(hosts)
         audit_record(actor=actor, action="session.create", target=session)
     return session
+
+
+def _clean_eligibility(eligibility, district_id) -> tuple[str, int | None]:
+    from accounts.models import District
+
+    eligibility = eligibility or Eligibility.EMAIL
+    if eligibility not in Eligibility.values:
+        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
+    if district_id in (None, ""):
+        district_id = None
+    else:
+        try:
+            district_id = int(district_id)
+        except (TypeError, ValueError):
+            raise InvalidInput(_("Unknown district.")) from None
+        if not District.objects.filter(pk=district_id).exists():
+            raise InvalidInput(_("Unknown district."))
+    if (eligibility == Eligibility.DISTRICT) != (district_id is not None):
+        raise InvalidInput(
+            _("A session for the residents of a district names the district, and only then."),
+            code="district_required",
+        )
+    return eligibility, district_id
 
 
 def _check_hours(starts_at, ends_at) -> None:
@@ -433,6 +467,7 @@ def question_ask(*, actor, session_id: int, text: str, anonymous: bool = False) 
     session = _get(Session, session_id, message=_("No such session."))
     _require_open(session)
     _require_not_banned(session, actor)
+    require_session_eligible(session, actor)
     rate_limit(scope="question", user_id=actor.pk)
     state = (
         Question.State.PENDING
@@ -466,6 +501,8 @@ def question_vote(*, actor, question_id: int, up: bool = True) -> Question:
     if not can_view_question(question, actor):
         raise NotFound(_("No such question."))
     _require_can_vote(question, actor)  # the quick answer; asked again under the lock
+    if up:  # taking an upvote back is always allowed
+        require_session_eligible(question.session, actor)
     rate_limit(scope="vote", user_id=actor.pk)
     with transaction.atomic():
         # The question's lock orders this with question_moderate (hiding it) and with other

@@ -23,7 +23,12 @@ from civic.views import domain_error_response
 
 from .forms import SessionForm
 from .models import Comment, Question, QuestionVote, Reaction, SessionBan, ThreadFollow
-from .permissions import can_edit_comment, comment_edit_minutes, require_comment_author
+from .permissions import (
+    can_edit_comment,
+    comment_edit_minutes,
+    require_comment_author,
+    session_refusal,
+)
 from .selectors import (
     can_view_thread,
     flags_open,
@@ -321,6 +326,8 @@ def _session_context(request, session, **extra):
     queue = session_queue(session, for_moderators=moderator)
     banned = user.is_authenticated and SessionBan.objects.filter(session=session, user=user).first()
     citizen = is_citizen(user)
+    # Why this citizen could not ask or upvote here (a session of verified residents).
+    refusal = session_refusal(user, session) if citizen else None
     voted = set()
     mine = []
     own = []
@@ -353,8 +360,9 @@ def _session_context(request, session, **extra):
         "voted": sorted(voted),
         "own": sorted(own),
         "banned": banned,
-        "can_ask": citizen and state == "live" and not banned,
-        "can_vote": citizen and state == "live" and not banned,
+        "can_ask": citizen and state == "live" and not banned and not refusal,
+        "can_vote": citizen and state == "live" and not banned and not refusal,
+        "refusal": refusal,
         "hosts": list(session.hosts.all()),
         "bans": list(session.bans.select_related("user").order_by("created_at"))
         if moderator
@@ -433,6 +441,8 @@ def session_new(request):
             ends_at=d["ends_at"],
             moderation=d["moderation"],
             host_ids=tuple(h.pk for h in d["hosts"]),
+            eligibility=d.get("eligibility") or "email",
+            district_id=d["district"].pk if d.get("district") else None,
         )
         try:
             session = session_create(actor=request.user, data=data)
