@@ -69,7 +69,7 @@ class OIDCMethod(VerificationMethod):
 
     @property
     def label(self) -> str:
-        return _g("Signed in at %(provider)s") % {"provider": provider_name()}
+        return _g("%(provider)s sign-in") % {"provider": provider_name()}
 
     def is_enabled(self) -> bool:
         return provider_app() is not None

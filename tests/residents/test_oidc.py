@@ -30,6 +30,7 @@ from residents.methods.oidc import PROVIDER_ID, verify_page_url
 from residents.models import ResidentVerification
 from residents.selectors import verification_of
 from residents.services import resident_bind
+from tests.conftest import AsgiServer, server_env_sharing, session_cookie
 from tests.factories import UserFactory
 from tests.oidc_provider import LocalOIDCProvider
 
@@ -139,7 +140,7 @@ def test_not_offered_without_configuration(client, settings):
 def test_offered_when_configured_but_never_on_the_sign_in_pages(client, configured):
     method = method_by_key("oidc")
     assert method in enabled_methods()
-    assert method_label("oidc") == "Signed in at eGov"
+    assert method_label("oidc") == "eGov sign-in"
     page = client.get("/en/accounts/login/")
     assert page.status_code == 200
     assert b"eGov" not in page.content and b"/accounts/oidc/" not in page.content
@@ -371,3 +372,73 @@ def test_nobody_signs_up_or_in_with_the_provider(client, configured, register):
     assert "only verifies the residence of a signed-in account" in _messages(client, response)[0]
     assert int(client.session["_auth_user_id"]) == citizen.pk
     assert not ResidentVerification.objects.exists()
+
+
+# --- in a browser ----------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.postgres
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_browser_verifies_through_the_local_provider(
+    settings, op, register, monkeypatch, browser, artifacts_dir
+):
+    """A signed-in citizen opens the verification page, presses "Verify with eGov", approves
+    at the provider's own page and is back on Birge as a verified resident of the district
+    the register lists for them. The Birge server is a real process configured from the
+    environment, as an operator would (OIDC_*), so its CSP must let the form go to eGov."""
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls in between are
+    # plain blocking calls, which is what Django's guard is there to flag.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect
+
+    iin = register[0][0]  # medeu
+    op.users = {
+        "other": {"sub": "egov-9", "name": "Someone Else", "iin": register[1][0]},
+        "aigerim": {"sub": "egov-10", "name": "Aigerim", "iin": iin},
+    }
+    citizen = UserFactory(display_name="Aigerim")
+    env = server_env_sharing(settings)
+    env.update(
+        OIDC_PROVIDER_URL=op.url,
+        OIDC_CLIENT_ID=op.client_id,
+        OIDC_CLIENT_SECRET=op.client_secret,
+        OIDC_PROVIDER_NAME="eGov",
+        OIDC_IIN_CLAIM="iin",
+    )
+    server = AsgiServer(env).start()
+    try:
+        context = browser.new_context(locale="en-US")
+        context.add_cookies([session_cookie(citizen, server.url)])
+        page = context.new_page()
+        blocked = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else 0)
+        page.goto(f"{server.url}/en/residents/")
+        expect(page.locator("h1")).to_have_text("Verify your residence")
+        expect(page.get_by_text("You are not verified as a resident yet.")).to_be_visible()
+        expect(page.locator("#method-oidc")).to_have_text("eGov sign-in")
+
+        page.get_by_role("button", name="Verify with eGov").click()
+        page.wait_for_url(f"{op.url}/authorize?**")
+        expect(page.locator("h1")).to_have_text("Local identity provider")
+        page.get_by_role("button", name="Approve as Aigerim").click()
+
+        page.wait_for_url(f"{server.url}/en/residents/")
+        expect(page.locator(".messages")).to_contain_text(
+            "You are now a verified resident of Medeu District."
+        )
+        expect(page.get_by_text("You are a verified resident of Medeu District.")).to_be_visible()
+        facts = page.locator("dl.facts")
+        expect(facts).to_contain_text("eGov sign-in")
+        expect(facts).to_contain_text("···" + iin[-4:])
+        page.screenshot(path=str(artifacts_dir / "residents-oidc-verified.png"), full_page=True)
+        context.close()
+    finally:
+        server.stop()
+    assert blocked == []
+
+    verification = ResidentVerification.objects.get(user=citizen)
+    assert (verification.method, verification.district.slug) == ("oidc", "medeu")
+    assert not SocialAccount.objects.exists() and not SocialToken.objects.exists()
+    assert table_rows_holding(iin) == []
