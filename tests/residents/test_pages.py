@@ -201,6 +201,21 @@ def test_removing_the_verification(client, citizen, register, pages):
     _no_iin(pages, iin)
 
 
+def test_removing_keeps_the_ballots_already_cast(client, citizen, register):
+    from polls.models import Ballot
+    from polls.services import vote_cast
+    from tests.factories import choice_ids, make_poll
+
+    iin, born, _ = register[0]
+    resident_verify_census(actor=citizen, iin=iin, birth_date=born)
+    poll = make_poll(eligibility="city")
+    vote_cast(poll_id=poll.pk, choice_ids=[choice_ids(poll)[0]], user=citizen)
+    client.force_login(citizen)
+    assert client.post("/en/residents/remove/", {}).status_code == 302
+    assert not ResidentVerification.objects.filter(user=citizen).exists()
+    assert Ballot.objects.filter(poll=poll).count() == 1
+
+
 # --- the profile -------------------------------------------------------------------------------
 
 
