@@ -18,12 +18,23 @@ from django.db import connection, transaction
 
 # Tables that may change on a request that was refused, and why. Nothing else is excluded:
 # rate-limit counters and allauth's failed-login counts live in the cache, not in tables, and
-# the audit log records changes made, never refusals.
+# the audit log records changes made, never refusals (but for AUDITED_REFUSALS below).
 EXCLUDED_TABLES = {
     # A session is saved whenever it is touched (a message queued for the next page, the
     # language or the CSRF rotation), refused or not.
     "django_session": "sessions are saved on any request that touches them",
 }
+
+
+# Refusals that must leave a trace in the audit log (issue 11: every failed resident
+# verification is audit-logged, so that IIN guessing shows). Audit entries of these actions
+# may come with a refusal; any other audit entry may not.
+AUDITED_REFUSALS = (
+    "resident.verify_failed",
+    "resident.verify_throttled",
+    "resident.identity_report_failed",
+    "resident.desk_failed",
+)
 
 
 def tables() -> list[str]:
@@ -45,7 +56,13 @@ def row_counts() -> tuple[int, ...]:
         names = tables()
         qn = connection.ops.quote_name
         # The names are the models' own tables, quoted: nothing here comes from a request.
-        counts = ", ".join(f"(SELECT COUNT(*) FROM {qn(t)})" for t in names)  # noqa: S608
+        audited = ", ".join(f"'{action}'" for action in AUDITED_REFUSALS)
+        counts = ", ".join(
+            f"(SELECT COUNT(*) FROM {qn(t)} WHERE action NOT IN ({audited}))"  # noqa: S608
+            if t == "audit_auditentry"
+            else f"(SELECT COUNT(*) FROM {qn(t)})"  # noqa: S608
+            for t in names
+        )
         sql = f"SELECT {counts}"
         _count_sql = (connection.vendor, names, sql)
     with connection.cursor() as cursor:
