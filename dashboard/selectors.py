@@ -33,6 +33,8 @@ from dialogue.models import Comment, Flag, Question, Session, Thread
 from polls.models import Ballot, EventCode, Participation, Poll
 from polls.permissions import results_visible
 from polls.selectors import poll_counts
+from residents.eligibility import RESIDENT_LEVELS, Eligibility
+from residents.selectors import register_residents_counts
 
 LANGUAGES = ("kk", "ru", "en")
 TIMELINE_MINUTES = 30
@@ -97,6 +99,23 @@ def eligible_by_district(*, cached: bool = False) -> dict:
     if cached:
         cache.set(key, counts, ELIGIBLE_CACHE_SECONDS)
     return counts
+
+
+# Where a poll's turnout denominator comes from: the residents of the current register (a
+# poll for verified residents, with a register loaded), or the accounts with a verified e-mail.
+SOURCE_REGISTER, SOURCE_ACCOUNTS = "register", "accounts"
+_UNSET = object()
+
+
+def eligible_from_register(poll: Poll, register_counts: dict | None) -> int | None:
+    """A resident poll's denominator: residents in the current register (of the poll's
+    district, or the city): the real share of the district that voted. None for an e-mail
+    poll, or while no register is loaded (the accounts' count applies)."""
+    if register_counts is None or poll.eligibility not in RESIDENT_LEVELS:
+        return None
+    if poll.eligibility == Eligibility.DISTRICT:
+        return register_counts.get(poll.district_id, 0)
+    return register_counts.get("all", 0)
 
 
 def guests_by_poll(poll_ids) -> dict[int, int]:
@@ -234,16 +253,24 @@ def poll_summary(
     eligible_counts: dict | None = None,
     guests: int | None = None,
     fast: bool = False,
+    register_counts=_UNSET,
 ) -> dict:
-    """One open poll. `fast` (the live payload) takes the cached timeline and districts."""
+    """One open poll. `fast` (the live payload) takes the cached timeline and districts.
+    `register_counts`: residents_counts of the current register (asked if not given)."""
     now = now or timezone.now()
     counts = poll_counts(poll)
     visible = officials_see_results(poll)
     labels = {c.pk: _names(c, "label") for c in poll.choices.all()}
-    if eligible_counts is None:
-        eligible = eligible_voters(poll)
-    else:
-        eligible = eligible_counts.get(poll.district_id or "all", 0)
+    if register_counts is _UNSET:
+        register_counts = register_residents_counts()
+    eligible = eligible_from_register(poll, register_counts)
+    source = SOURCE_REGISTER
+    if eligible is None:
+        source = SOURCE_ACCOUNTS
+        if eligible_counts is None:
+            eligible = eligible_voters(poll)
+        else:
+            eligible = eligible_counts.get(poll.district_id or "all", 0)
     if guests is None:
         guests = guests_by_poll([poll.pk]).get(poll.pk, 0)
     total = counts["total_votes"]
@@ -266,6 +293,7 @@ def poll_summary(
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "total_votes": total,
         "eligible": eligible,
+        "eligible_source": source,
         **turnout(total=total, guests=guests, eligible=eligible),
         "results_visible": visible,
         # Moderators see what the public sees (for_moderators).
@@ -379,12 +407,18 @@ def dashboard_payload(*, now=None) -> dict:
         .order_by("closes_at", "pk")
     )
     eligible = eligible_by_district(cached=True)
+    register = register_residents_counts()  # cached per import: counted once per register
     guests = guests_by_poll(p.pk for p in polls)
     return {
         "generated_at": now.isoformat(),
         "polls": [
             poll_summary(
-                p, now=now, eligible_counts=eligible, guests=guests.get(p.pk, 0), fast=True
+                p,
+                now=now,
+                eligible_counts=eligible,
+                guests=guests.get(p.pk, 0),
+                fast=True,
+                register_counts=register,
             )
             for p in polls
         ],

@@ -183,6 +183,10 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
         "closes_at": datetime.fromisoformat(p["closes_at"]) if p["closes_at"] else None,
         "total": group_digits(total),
         "eligible": group_digits(p["eligible"]),
+        # Which denominator the turnout uses: the register's residents or the accounts.
+        "eligible_label": _("Residents in the register")
+        if p.get("eligible_source") == "register"
+        else _("Eligible voters"),
         "turnout": percent(p["turnout_pct"], lang),
         "registered": group_digits(p["registered_votes"]),
         "guests": group_digits(p["guest_votes"]),
@@ -271,6 +275,7 @@ def _index_context(request, **extra) -> dict:
             "closes_at": None,
             "total": "0",
             "eligible": "0",
+            "eligible_label": _("Eligible voters"),
             "turnout": "—",
             "registered": "0",
             "guests": "0",

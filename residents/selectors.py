@@ -155,3 +155,35 @@ def verification_detail(user) -> dict:
         "stale_at": row.stale_at,
         "iin_last4": row.iin_last4,
     }
+
+
+# Per-district counts of a register never change once it is current: kept under its import id,
+# so the live dashboard counts millions of rows once per import, not once per update.
+REGISTER_COUNTS_CACHE_SECONDS = 24 * 3600
+
+
+def register_residents_counts() -> dict | None:
+    """Residents of the current register per district id, and "all": the turnout's
+    denominator for resident polls. None while no register is loaded."""
+    from django.core.cache import cache
+    from django.db.models import Count
+
+    current = (
+        CensusImport.objects.filter(is_current=True).order_by().values_list("pk", flat=True)[:1]
+    )
+    current = next(iter(current), None)
+    if current is None:
+        return None
+    key = f"residents:register_counts:{current}"
+    counts = cache.get(key)
+    if counts is None:
+        rows = (
+            CensusEntry.objects.filter(census_import_id=current)
+            .order_by()
+            .values_list("district_id")
+            .annotate(n=Count("pk"))
+        )
+        counts = {district_id: n for district_id, n in rows}
+        counts["all"] = sum(counts.values())
+        cache.set(key, counts, REGISTER_COUNTS_CACHE_SECONDS)
+    return counts

@@ -28,6 +28,7 @@ from tests.factories import (
     district,
     make_initiative,
     make_poll,
+    make_resident,
     make_session,
     make_thread,
 )
@@ -95,10 +96,12 @@ def test_turnout_is_ballots_over_verified_active_users():
 
 
 def test_turnout_of_a_district_poll_counts_only_its_verified_residents():
+    # No register loaded: the accounts of the district are the denominator (with a register,
+    # its residents are: tests/residents/test_eligibility.py).
     medeu = district("medeu")
     poll = make_poll(district_id=medeu.pk)
     a = choice_ids(poll)[0]
-    residents = [UserFactory(district=medeu) for _ in range(3)]
+    residents = [make_resident(slug="medeu", district=medeu) for _ in range(3)]
     UserFactory(district=medeu, verified=False)
     UserFactory.create_batch(4, district=district("almaly"))
     UserFactory.create_batch(2)
