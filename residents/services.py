@@ -19,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _g
@@ -1170,10 +1170,7 @@ def identity_report_notify(*, report_id: int) -> int:
     report = IdentityReport.objects.filter(pk=report_id, status=IdentityReport.Status.OPEN).first()
     if report is None:
         return 0
-    try:
-        url = reverse("residents:identity_reports")
-    except NoReverseMatch:
-        url = ""
+    url = reverse("residents:reports")
     moderators = list(
         User.objects.filter(is_active=True, groups__name=Role.MODERATOR.value)
         .exclude(pk__in=(report.reporter_id, report.reported_id))

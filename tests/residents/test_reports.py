@@ -127,6 +127,7 @@ def test_moderators_are_notified_after_commit(
     notes = Notification.objects.filter(kind="residents.identity_report")
     assert {n.user for n in notes} == {moderator, other_moderator}
     assert all(iin not in json.dumps(n.params) for n in notes)
+    assert all(n.url.endswith("/residents/reports/") for n in notes)
     assert not Notification.objects.filter(user__in=[citizen, holder]).exists()
 
 
