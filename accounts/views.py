@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from civic.errors import DomainError
 from civic.views import domain_error_response
+from residents.permissions import can_import_census
 from residents.selectors import verification_detail
 
 from .forms import ProfileForm
@@ -52,4 +53,9 @@ def profile(request):
             },
             district_locked=resident,
         )
-    return render(request, "accounts/profile.html", {"form": form, "detail": detail})
+    context = {
+        "form": form,
+        "detail": detail,
+        "can_import_census": can_import_census(user),
+    }
+    return render(request, "accounts/profile.html", context)

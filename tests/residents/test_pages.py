@@ -341,6 +341,15 @@ def test_the_register_page_renders_for_census_officials(client, census_official,
     assert 'http-equiv="refresh"' not in content  # nothing running
 
 
+def test_staff_find_their_residents_pages_from_the_profile(client, census_official, moderator):
+    client.force_login(census_official)
+    content = client.get(PROFILE).content.decode()
+    assert f'href="{CENSUS}"' in content and f'href="{REPORTS}"' not in content
+    client.force_login(moderator)
+    content = client.get(PROFILE).content.decode()
+    assert f'href="{REPORTS}"' in content and f'href="{CENSUS}"' not in content
+
+
 def test_only_census_officials_see_the_register_page(client, citizen, official, moderator):
     assert client.get(CENSUS).status_code == 302
     for user in (citizen, official, moderator):
