@@ -1,9 +1,11 @@
 """The demo's resident register: fictional residents across Almaty's districts, for seed_demo.
 
 Called by `manage.py seed_demo` in demo mode. The register goes through the real import
-service (the uploaded copy is deleted after the import, as for an official's upload) and the
-demo citizen verifies through the census method, as a citizen would. Running it again adds
-nothing: an existing current register is kept, and a verified citizen stays as they are.
+service (the uploaded copy is deleted after the import, as for an official's upload); the demo
+citizen and the demo voters (who vote in the demo's polls for verified residents) verify
+through the census method, as citizens would, each in their profile's district except the
+citizen (Medeu). Running it again adds nothing: an existing current register is kept, and
+verified accounts stay as they are.
 
 Every IIN here is made up (residents.iin.iin_make, serials 9000 and up): valid check digits,
 nobody's identity.
@@ -26,7 +28,9 @@ from .iin import iin_make
 from .models import CensusImport, ResidentVerification
 from .services import census_import_create, census_import_run, resident_verify_census
 
+# Fictional residents no demo account is (the citizen is the first); then one entry per voter.
 REGISTER_SIZE = 60
+VOTERS_FIRST = 100
 REGISTER_NAME = "demo-register.csv"
 # The demo citizen is a verified resident of this district (the register's, not the profile's).
 CITIZEN_DISTRICT = "medeu"
@@ -46,15 +50,23 @@ def demo_person(n: int) -> tuple[str, dt.date, str]:
     return iin_make(born, 9000 + n * 7, "f" if n % 2 else "m"), born, district
 
 
-def demo_register() -> list[tuple[str, dt.date, str]]:
-    return [demo_person(n) for n in range(REGISTER_SIZE)]
+def voter_person(index: int, voter: User) -> tuple[str, dt.date, str]:
+    """The register's entry for the index-th demo voter: resident of their profile's district."""
+    iin, born, _district = demo_person(VOTERS_FIRST + index)
+    return iin, born, voter.district.slug if voter.district else CITIZEN_DISTRICT
 
 
-def register_csv() -> bytes:
+def demo_register(voters=()) -> list[tuple[str, dt.date, str]]:
+    return [demo_person(n) for n in range(REGISTER_SIZE)] + [
+        voter_person(i, voter) for i, voter in enumerate(voters)
+    ]
+
+
+def register_csv(voters=()) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["iin", "birth_date", "district"])
-    for iin, born, district in demo_register():
+    for iin, born, district in demo_register(voters):
         writer.writerow([iin, born.isoformat(), district])
     return out.getvalue().encode()
 
@@ -69,13 +81,13 @@ def _grant_official(official: User) -> list[str]:
     return sorted(f"residents.{p.codename}" for p in perms)
 
 
-def _load_register(official: User, stdout) -> CensusImport | None:
+def _load_register(official: User, voters, stdout) -> CensusImport | None:
     current = CensusImport.objects.filter(is_current=True).first()
     if current is not None:
         stdout.write(f"Resident register: kept the current one ({current.rows_imported} residents)")
         return current
     census = census_import_create(
-        actor=official, file=ContentFile(register_csv(), name=REGISTER_NAME), enqueue=False
+        actor=official, file=ContentFile(register_csv(voters), name=REGISTER_NAME), enqueue=False
     )
     census = census_import_run(import_id=census.pk) or CensusImport.objects.get(pk=census.pk)
     stdout.write(
@@ -84,26 +96,31 @@ def _load_register(official: User, stdout) -> CensusImport | None:
     return census
 
 
-def _verify_citizen(citizen: User, stdout) -> None:
-    iin, born, district = demo_person(0)
-    if ResidentVerification.objects.filter(user=citizen, stale_at__isnull=True).exists():
-        stdout.write(f"  {citizen.email} is a verified resident (kept)")
-        return
+def _verify(user: User, person: tuple[str, dt.date, str]) -> str:
+    """How it went: verified, kept (already a live resident), or the refusal's code."""
+    if ResidentVerification.objects.filter(user=user, stale_at__isnull=True).exists():
+        return "kept"
+    iin, born, _district = person
     try:
-        resident_verify_census(actor=citizen, iin=iin, birth_date=born)
+        resident_verify_census(actor=user, iin=iin, birth_date=born)
     except (NotFound, Conflict) as exc:
-        # A register that is not the demo's (kept above) may lack the citizen: say so, go on.
-        stdout.write(f"  the demo citizen could not be verified ({exc.code})")
-        return
-    stdout.write(f"  {citizen.email} is a verified resident of {district}")
+        # A register that is not the demo's (kept above) may lack them: say so, go on.
+        return exc.code
+    return "verified"
 
 
-def seed_residents(*, official: User, citizen: User, stdout) -> None:
-    """The demo register, the official's census permission, the citizen verified."""
+def seed_residents(*, official: User, citizen: User, voters=(), stdout) -> None:
+    """The demo register, the official's census and desk permissions, the citizen and the
+    demo voters verified."""
     granted = _grant_official(official)
-    census = _load_register(official, stdout)
+    census = _load_register(official, voters, stdout)
     if census is not None and census.is_current:
-        _verify_citizen(citizen, stdout)
+        outcome = _verify(citizen, demo_person(0))
+        stdout.write(f"  {citizen.email}: {outcome} (resident of {CITIZEN_DISTRICT})")
+        outcomes = [_verify(voter, voter_person(i, voter)) for i, voter in enumerate(voters)]
+        if voters:
+            summary = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+            stdout.write(f"  demo voters: {summary}")
     stdout.write(f"  {official.email} may: {', '.join(granted)}")
     stdout.write("  Unclaimed register entries to verify another account (fictional):")
     for n in UNCLAIMED:

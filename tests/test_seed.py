@@ -82,7 +82,12 @@ def test_seed_demo_loads_a_register_and_verifies_the_demo_citizen(settings, tmp_
     call_command("seed_demo")
     current = CensusImport.objects.get(is_current=True)
     assert current.status == CensusImport.Status.DONE
-    assert current.rows_imported == register_residents_count() == REGISTER_SIZE
+    # The fictional pool and one entry per demo voter (60), who are verified residents.
+    assert current.rows_imported == register_residents_count() == REGISTER_SIZE + 60
+    voters = User.objects.filter(email__startswith="resident", email__endswith="@demo.birge.kz")
+    assert voters.count() == 60
+    for voter in voters:
+        assert verification_of(voter)["district"] == voter.district_id
     # Every district has residents in the register.
     assert CensusEntry.objects.values("district").distinct().count() == 8
     # The uploaded copy is gone; only the (empty) error report stays.
@@ -94,6 +99,7 @@ def test_seed_demo_loads_a_register_and_verifies_the_demo_citizen(settings, tmp_
     assert verification_of(citizen)["district"] == medeu.pk
     official = User.objects.get(email="official@demo.birge.kz")
     assert official.has_perm("residents.import_census")
+    assert official.has_perm("residents.verify_in_person")
     out = capsys.readouterr().out
     listed = [demo_person(n) for n in UNCLAIMED]
     for iin, born, _district in listed:
@@ -101,8 +107,8 @@ def test_seed_demo_loads_a_register_and_verifies_the_demo_citizen(settings, tmp_
 
     call_command("seed_demo")
     assert CensusImport.objects.count() == 1
-    assert CensusEntry.objects.count() == REGISTER_SIZE
-    assert ResidentVerification.objects.count() == 1
+    assert CensusEntry.objects.count() == REGISTER_SIZE + 60
+    assert ResidentVerification.objects.count() == 1 + 60
     assert verification_of(citizen)["district"] == medeu.pk
 
     # A listed entry verifies another account (the README's how-to).

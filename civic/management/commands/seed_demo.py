@@ -106,8 +106,10 @@ class Command(BaseCommand):
             official = User.objects.get(email="official@demo.birge.kz")
             moderator = User.objects.get(email="moderator@demo.birge.kz")
             citizen = User.objects.get(email="citizen@demo.birge.kz")
-            # Before the polls: a poll for verified residents finds its register and voters.
-            seed_residents(official=official, citizen=citizen, stdout=self.stdout)
+            # Before the polls: a poll for verified residents finds its register, and its
+            # voters (the polls' 60 demo voters) verified residents.
+            voters = demo_residents(60)
+            seed_residents(official=official, citizen=citizen, voters=voters, stdout=self.stdout)
             residents = demo_residents(40)
             seed_polls(official, self.stdout)
             seed_communities(
