@@ -271,33 +271,48 @@ def xlsx_memory(sizes: list[int]) -> None:
         fmt: {c["rows"]: c["peak_rss_growth_mb"] for c in cases if c["format"] == fmt}
         for fmt in ("xlsx", "csv")
     }
-    small, large = min(sizes), max(sizes)
-    per_row = {
-        fmt: round((g[large] - g[small]) * 1024 * 1024 / (large - small), 1)
-        if large > small
-        else None
-        for fmt, g in growth.items()
+    read_growth = {
+        reader: {r["file_rows"]: r["peak_rss_growth_mb"] for r in reads if r["reader"] == reader}
+        for reader in ("openpyxl", "register")
     }
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cases": cases,
         # Reading the XLSX alone: openpyxl's read-only mode against residents.xlsx.
         "xlsx_reads": reads,
-        # Bytes of peak memory per extra row, between the smallest and the largest file.
-        "bytes_per_row": per_row,
-        "extrapolated_mb_for_2_3_million_rows": {
-            fmt: round(b * 2_300_000 / 1024 / 1024) if b is not None else None
-            for fmt, b in per_row.items()
-        },
+        **slopes(sizes, growth, read_growth),
         "cpus": os.cpu_count(),
     }
-    print(json.dumps({k: report[k] for k in ("bytes_per_row",
-                                             "extrapolated_mb_for_2_3_million_rows")}))  # fmt: skip
+    print(json.dumps({k: v for k, v in report.items() if k not in ("cases", "xlsx_reads")}))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(report, indent=2)
     (RESULTS / f"census-xlsx-{stamp}.json").write_text(text)
     (RESULTS / "census-xlsx-latest.json").write_text(text)
+
+
+def slopes(sizes: list[int], growth: dict, read_growth: dict) -> dict:
+    """Bytes of peak memory per extra row between the two largest files (both past the
+    import's batch of PG_BATCH_ROWS rows, which the smaller ones may not fill), and what that
+    makes for Almaty's 2.3 million rows."""
+    if len(sizes) < 2:
+        return {}
+    small, large = sorted(sizes)[-2:]
+
+    def per_row(g: dict) -> float:
+        return round((g[large] - g[small]) * 1024 * 1024 / (large - small), 1)
+
+    imports = {fmt: per_row(g) for fmt, g in growth.items()}
+    reads = {reader: per_row(g) for reader, g in read_growth.items() if g}
+    return {
+        "bytes_per_row_between": [small, large],
+        "import_bytes_per_row": imports,
+        "xlsx_read_bytes_per_row": reads,
+        "extrapolated_growth_mb_for_2_3_million_rows": {
+            **{f"import_{k}": max(0, round(v * 2_300_000 / 2**20)) for k, v in imports.items()},
+            **{f"read_{k}": max(0, round(v * 2_300_000 / 2**20)) for k, v in reads.items()},
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
