@@ -115,3 +115,21 @@ def test_a_nul_byte_in_a_filter_or_form_is_a_400_everywhere(client, citizen):
     client.force_login(citizen)
     me = client.patch("/api/v1/me", {"district": "a\x00b"}, content_type="application/json")
     assert me.status_code == 404 and me.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "url", ["/en/residents/", "/en/communities/register/", "/en/accounts/signup/"]
+)
+def test_every_described_field_points_at_its_help_text(client, citizen, url):
+    """Django sets aria-describedby="<id>_helptext": the help paragraph must carry that id, or a
+    screen reader never reads the hint (the IIN's twelve digits, a district's meaning)."""
+    import re
+
+    if "signup" not in url:
+        client.force_login(citizen)
+    html = client.get(url).content.decode()
+    described = set(re.findall(r'aria-describedby="([^"]+)"', html))
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    targets = {t for d in described for t in d.split()}
+    assert targets, url  # the page has described fields
+    assert targets <= ids, targets - ids
