@@ -334,12 +334,13 @@ def test_an_unconfirmed_email_cannot_start(client, configured):
     assert configured.requests == []
 
 
-def test_an_offsite_next_is_ignored(client, configured, register):
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "abc"])
+def test_a_next_off_this_site_is_ignored(client, configured, register, next_url):
     op = configured
     op.users = {"u": {"sub": "egov-7", "iin": register[0][0]}}
     client.force_login(UserFactory())
-    response, _ = run_flow(client, op, "u", next_url="https://evil.example/")
-    assert response["Location"] == verify_page_url()
+    response, _ = run_flow(client, op, "u", next_url=next_url)
+    assert response["Location"] == verify_page_url() == "/en/residents/"
 
 
 def test_nobody_signs_up_or_in_with_the_provider(client, configured, register):
