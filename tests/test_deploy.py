@@ -461,6 +461,15 @@ def test_finding_proxy_replaces_forged_forwarded_for_and_passes_websockets(tmp_p
         ws_url = url.replace("http", "ws") + "/ws/health/"
         message = asyncio.run(_ws_first_message(ws_url, origin=url))
         assert message["type"] == "health.ok"
+        # A register upload (80 MB for the whole city) passes the proxy's 25 MB body limit
+        # and reaches Birge, which answers for itself; any other path keeps the limit.
+        body = b"x" * (26 * 1024 * 1024)
+        with httpx.Client(base_url=url, timeout=60) as http:
+            census = http.post("/api/v1/census/imports", content=body)
+            other = http.post("/api/v1/polls", content=body)
+        assert census.status_code in (401, 403), census.text[:200]  # Birge refuses it itself
+        assert census.json()["code"]  # JSON from Birge, not an nginx page
+        assert other.status_code == 413
     finally:
         if proxy is not None:
             proxy.terminate()
