@@ -120,13 +120,3 @@ def eligibility_notice(user, *, eligibility: str, district_id: int | None) -> Do
         return exc
     return None
 
-
-def eligibility_label(*, eligibility: str, district_name: str | None = None) -> str:
-    """Who may take part, in a few words for a badge."""
-    from django.utils.translation import gettext
-
-    if eligibility == Eligibility.DISTRICT:
-        return gettext("For verified residents of %(district)s") % {"district": district_name}
-    if eligibility == Eligibility.CITY:
-        return gettext("For verified residents of the city")
-    return gettext("For everyone with a verified e-mail")
