@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import get_language_from_path
 from django.utils.translation import gettext_lazy as _
 
-from .errors import UNREADABLE_BODY_ERRORS, unreadable_body_error
+from .errors import UNREADABLE_BODY_ERRORS, UnsupportedMediaType, unreadable_body_error
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,10 @@ class RefuseUnreadableBody:
             except UNREADABLE_BODY_ERRORS as exc:
                 logger.warning("unreadable request body on %s: %s", request.path, exc)
                 return _refuse(request, unreadable_body_error(exc))
+        elif request.method == "DELETE" and request.content_type.startswith("multipart/"):
+            # A DELETE carries no body: one declaring form data is a client error, answered
+            # the same on every endpoint (whether or not the endpoint would find its target).
+            return _refuse(request, UnsupportedMediaType(code="unsupported_media_type"))
         return self.get_response(request)
 
 

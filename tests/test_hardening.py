@@ -119,6 +119,8 @@ def test_finding_broken_multipart_is_4xx(who, caplog):
                 content_type=BROKEN_MULTIPART,
                 HTTP_ACCEPT_LANGUAGE="kk",
             )
+            if method == "delete" and not body and response.status_code == 204:
+                continue  # the test client sends no content type with no body: a plain DELETE
             if not 400 <= response.status_code < 500:
                 failures.append((method, path, body[:10], response.status_code))
                 continue
