@@ -22,6 +22,14 @@ class ErrorOut(Schema):
     code: str
 
 
+class RefusedOut(ErrorOut):
+    verify_url: str | None = Field(
+        None,
+        description="with verification_required and wrong_district: the page where the user "
+        "verifies their residence",
+    )
+
+
 class PollOut(Schema):
     id: int
     title: str
@@ -152,7 +160,7 @@ class SessionOrGuest(SessionAuth):
         201: VoteOut,
         400: ErrorOut,
         401: ErrorOut,
-        403: ErrorOut,
+        403: RefusedOut,
         404: ErrorOut,
         409: ErrorOut,
         422: dict,
