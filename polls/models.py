@@ -133,6 +133,10 @@ class Poll(models.Model):
                 name="poll_district_iff_district_eligibility",
                 condition=(Q(eligibility="district") & Q(district__isnull=False))
                 | (Q(eligibility__in=["email", "city"]) & Q(district__isnull=True)),
+                violation_error_message=_(
+                    "A poll with a district is for the verified residents of that district, "
+                    "and a poll for a district's residents names the district."
+                ),
             ),
             models.CheckConstraint(
                 name="poll_open_or_closed_has_times",

@@ -66,6 +66,10 @@ class Migration(migrations.Migration):
                     _connector="OR",
                 ),
                 name="poll_district_iff_district_eligibility",
+                violation_error_message=(
+                    "A poll with a district is for the verified residents of that district, "
+                    "and a poll for a district's residents names the district."
+                ),
             ),
         ),
     ]

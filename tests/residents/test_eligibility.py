@@ -494,3 +494,26 @@ def test_the_error_page_shows_the_verify_link():
     content = response.content.decode()
     assert "Verify your residence" in content
     assert exc.value.link[0] in content
+
+
+def test_the_admin_sets_eligibility_and_explains_a_mismatch(client):
+    from accounts.models import Role
+    from tests.polls.test_ballots import _admin_form
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, roles=[Role.OFFICIAL]))
+    poll = make_poll(open_now=False)
+    medeu = district("medeu")
+    url = f"/admin/polls/poll/{poll.pk}/change/"
+    response = client.post(
+        url,
+        _admin_form(poll, district=str(medeu.pk), eligibility="email"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "for the verified residents of that district" in response.content.decode()
+    poll.refresh_from_db()
+    assert (poll.eligibility, poll.district_id) == ("email", None)
+    response = client.post(url, _admin_form(poll, district=str(medeu.pk), eligibility="district"))
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    poll.refresh_from_db()
+    assert (poll.eligibility, poll.district_id) == ("district", medeu.pk)
