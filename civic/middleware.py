@@ -112,8 +112,9 @@ class RefuseUnreadableBody:
 
 class RefuseNulBytes:
     """PostgreSQL cannot store or even compare text holding a NUL byte (SQLite can), so a
-    filter like ?status=%00 would fail deep in a query. No person types one: refuse the whole
-    request with a 400 here, for every page and API filter at once. JSON bodies are checked by
+    filter like ?status=%00 (or a path part that a view looks up, such as allauth's provider id)
+    would fail deep in a query. No person types one: refuse the whole request with a 400 here,
+    for every page, path and API filter at once. JSON bodies are checked by
     the services' text cleaning."""
 
     def __init__(self, get_response):
@@ -127,7 +128,11 @@ class RefuseNulBytes:
         )
 
     def __call__(self, request):
-        if self._has_nul(request.GET) or (request.method == "POST" and self._has_nul(request.POST)):
+        if (
+            "\x00" in request.path
+            or self._has_nul(request.GET)
+            or (request.method == "POST" and self._has_nul(request.POST))
+        ):
             from .errors import InvalidInput
 
             error = InvalidInput(

@@ -108,6 +108,9 @@ def test_a_nul_byte_in_a_filter_or_form_is_a_400_everywhere(client, citizen):
         "/ru/dashboard/exports/", {"kind": "initiatives", "format": "csv", "q": "a\x00b"}
     )
     assert export.status_code == 400
+    # A path part that a view looks up (allauth's provider id) never reaches the query.
+    provider = client.get("/en/accounts/oidc/a%00b/login/")
+    assert provider.status_code == 400
     from dashboard.models import Export
 
     assert not Export.objects.exists()

@@ -14,6 +14,7 @@ import re
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -61,6 +62,10 @@ class InPersonMethod(VerificationMethod):
         stored = request.session.get(SESSION_KEY)
         code = stored.get("code") if isinstance(stored, dict) else None
         live = desk_code_current(user=user, code=code)
+        if live is None and request.method != "GET":
+            # The page re-rendered after a refused form: a refusal changes nothing, so no code
+            # is issued here (the next plain visit shows one).
+            return {"desk_code": None, "desk_code_later": True}
         if live is None:
             code, expires_at = _issue(request)
         else:
@@ -95,11 +100,12 @@ def new_code(request):
     except DomainError as exc:
         return domain_error_response(request, exc)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take anything else for a view name.
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = reverse("accounts:profile")
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 # --- the desk ---------------------------------------------------------------------------------
