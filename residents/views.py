@@ -24,7 +24,7 @@ from civic.ratelimit import client_address
 from civic.views import domain_error_response
 
 from .forms import CensusUploadForm, CensusVerifyForm, IdentityReportForm, IdentityReportResolveForm
-from .methods import enabled_methods
+from .methods import enabled_methods, take_identity_report_offer
 from .models import CensusImport
 from .permissions import can_import_census, require_can_verify, require_census_importer
 from .selectors import (
@@ -106,7 +106,15 @@ def _citizen_or_error(request):
 @require_http_methods(["GET", "HEAD"])
 def verify(request):
     """The citizen's verification: where they stand, and every way to verify."""
-    return _citizen_or_error(request) or _verify_page(request)
+    if refusal := _citizen_or_error(request):
+        return refusal
+    census = None
+    if take_identity_report_offer(request):
+        census = {
+            "census_code": "iin_taken",
+            "report_form": IdentityReportForm(prefix=REPORT_PREFIX),
+        }
+    return _verify_page(request, census=census)
 
 
 def _refused(exc) -> bool:

@@ -62,3 +62,16 @@ def method_by_key(key: str) -> VerificationMethod | None:
 def method_label(key: str | None) -> str:
     method = method_by_key(key) if key else None
     return str(method.label) if method else (key or "")
+
+
+# A method that meets 409 iin_taken away from the verify page (an identity provider's callback)
+# asks the page to offer the report form on the citizen's next visit.
+REPORT_OFFER_SESSION_KEY = "residents_offer_report"
+
+
+def offer_identity_report(request) -> None:
+    request.session[REPORT_OFFER_SESSION_KEY] = True
+
+
+def take_identity_report_offer(request) -> bool:
+    return bool(request.session.pop(REPORT_OFFER_SESSION_KEY, False))

@@ -42,7 +42,7 @@ from ..iin import iin_birth_date, iin_validate
 from ..models import ResidentVerification
 from ..permissions import require_can_verify
 from ..services import resident_bind
-from . import VerificationMethod
+from . import VerificationMethod, offer_identity_report
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +248,8 @@ def complete_verification(request, sociallogin) -> HttpResponseRedirect:
         verification = resident_verify_oidc(actor=user, iin=iin)
     except DomainError as exc:
         refusal = exc.message  # lazy: translated in the language of the page returned to
+        if exc.code == "iin_taken":
+            offer_identity_report(request)
         return _finish(request, next_url, messages.ERROR, lambda: str(refusal))
     return _finish(
         request,

@@ -323,14 +323,20 @@ def test_odd_uploads_are_4xx_json(census_official, send):
 
 
 @pytest.mark.parametrize(
-    "import_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "1", "%00"]
+    ("import_id", "status", "code"),
+    [
+        ("00000000-0000-0000-0000-000000000000", 404, "not_found"),
+        ("not-a-uuid", 404, "not_found"),
+        ("1", 404, "not_found"),
+        ("%00", 400, "invalid_characters"),  # a NUL anywhere in the path is refused first
+    ],
 )
-def test_an_unknown_import_is_404(census_official, import_id):
+def test_an_unknown_import_is_404(census_official, import_id, status, code):
     client = signed_in(census_official)
     for path in (f"{IMPORTS}/{import_id}", f"{IMPORTS}/{import_id}/errors"):
         response = client.get(path)
-        assert response.status_code == 404, path
-        assert response.json()["code"] == "not_found"
+        assert response.status_code == status, path
+        assert response.json()["code"] == code
 
 
 def test_a_superuser_may_import(db):

@@ -265,6 +265,22 @@ def test_refusals_bind_nothing_and_store_no_iin(
         assert table_rows_holding(value) == [], value
 
 
+def test_a_taken_iin_offers_the_report_form_on_the_verify_page_once(client, configured, register):
+    op = configured
+    iin, born = register[2][0], register[2][1]
+    resident_bind(actor=UserFactory(), iin=iin, birth_date=born, method="census")
+    op.users = {"u": {"sub": "egov-4", "name": "U", "iin": iin}}
+    client.force_login(UserFactory())
+
+    response, _ = run_flow(client, op, "u")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Report this to the moderators" in page
+    assert iin not in page  # the form asks for the IIN again, never shows it
+    again = client.get(response["Location"]).content.decode()
+    assert "Report this to the moderators" not in again
+
+
 def test_cancel_at_the_provider(client, configured, register):
     op = configured
     op.users = {"u": {"sub": "egov-4", "iin": register[0][0]}}
