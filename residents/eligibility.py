@@ -15,8 +15,7 @@ raising, for pages that explain before a form fails. Both ask ``resident_distric
 from __future__ import annotations
 
 from django.db import models
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import require_citizen
@@ -36,12 +35,7 @@ RESIDENT_LEVELS = frozenset({Eligibility.CITY.value, Eligibility.DISTRICT.value}
 
 def verify_url() -> str:
     """The page where a citizen verifies their residence, in the current language."""
-    try:
-        return reverse("residents:verify")
-    except NoReverseMatch:
-        # Before the verification page's URL name exists: its address under i18n_patterns.
-        lang = (get_language() or "ru")[:2]
-        return f"/{lang}/residents/"
+    return reverse("residents:verify")
 
 
 def _district_name(district_id) -> str:
