@@ -11,12 +11,30 @@ from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
+
+from civic.errors import InvalidInput
 
 from .models import District, User
 
 
 def district_list():
     return District.objects.all()
+
+
+def district_id_clean(value) -> int | None:
+    """A district id from input (a number, its text, or empty for none): the id, or None;
+    InvalidInput for anything that is not one of the city's districts. Polls, initiatives and
+    Q&A sessions all take their district through this."""
+    if value in (None, ""):
+        return None
+    try:
+        district_id = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Unknown district.")) from None
+    if not District.objects.filter(pk=district_id).exists():
+        raise InvalidInput(_("Unknown district."))
+    return district_id
 
 
 def session_user(session_key: str | None):

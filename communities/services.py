@@ -28,6 +28,7 @@ from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import is_moderator, is_official, require_citizen, require_staff_role
+from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
@@ -624,7 +625,6 @@ class InitiativeInput:
 
 
 def _validate_initiative(data: InitiativeInput) -> dict:
-    from accounts.models import District
 
     fields = {
         "title": clean_text(
@@ -646,17 +646,7 @@ def _validate_initiative(data: InitiativeInput) -> dict:
         raise InvalidInput(_("Unknown category."))
     fields["category"] = data.category
     fields["body_html"] = render_markdown(fields["body"])
-    district_id = data.district_id
-    if district_id in ("", None):
-        fields["district_id"] = None
-    else:
-        try:
-            district_id = int(district_id)
-        except (TypeError, ValueError):
-            raise InvalidInput(_("Unknown district.")) from None
-        if not District.objects.filter(pk=district_id).exists():
-            raise InvalidInput(_("Unknown district."))
-        fields["district_id"] = district_id
+    fields["district_id"] = district_id_clean(data.district_id)
     support_eligibility = data.support_eligibility or Eligibility.EMAIL
     if support_eligibility not in Eligibility.values:
         raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")

@@ -25,6 +25,7 @@ from accounts.permissions import (
     require_citizen,
     require_moderator,
 )
+from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
@@ -380,20 +381,10 @@ def session_create(*, actor, data: SessionInput) -> Session:
 
 
 def _clean_eligibility(eligibility, district_id) -> tuple[str, int | None]:
-    from accounts.models import District
-
     eligibility = eligibility or Eligibility.EMAIL
     if eligibility not in Eligibility.values:
         raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
-    if district_id in (None, ""):
-        district_id = None
-    else:
-        try:
-            district_id = int(district_id)
-        except (TypeError, ValueError):
-            raise InvalidInput(_("Unknown district.")) from None
-        if not District.objects.filter(pk=district_id).exists():
-            raise InvalidInput(_("Unknown district."))
+    district_id = district_id_clean(district_id)
     if (eligibility == Eligibility.DISTRICT) != (district_id is not None):
         raise InvalidInput(
             _("A session for the residents of a district names the district, and only then."),

@@ -18,6 +18,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from civic.ratelimit import rate_limit_check, rate_limit_count
@@ -109,20 +110,6 @@ def _clean_initiative(initiative_id) -> int | None:
     return initiative_id
 
 
-def _clean_district(district_id) -> int | None:
-    if district_id in (None, ""):
-        return None
-    from accounts.models import District
-
-    try:
-        district_id = int(district_id)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("Unknown district.")) from None
-    if not District.objects.filter(pk=district_id).exists():
-        raise InvalidInput(_("Unknown district."))
-    return district_id
-
-
 def _validate_poll_input(data: PollInput) -> dict:
     fields = {}
     for lang in ("kk", "ru", "en"):
@@ -145,7 +132,7 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("Unknown results visibility."))
     if data.ballot_mode not in Poll.BallotMode.values:
         raise InvalidInput(_("Say who votes: accounts, ballot codes, or both."))
-    district_id = _clean_district(data.district_id)
+    district_id = district_id_clean(data.district_id)
     eligibility = data.eligibility or (
         Eligibility.DISTRICT if district_id is not None else Eligibility.CITY
     )
