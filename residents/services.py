@@ -790,8 +790,8 @@ def resident_verify_census(
 
     `address` is the client's (civic.ratelimit.client_address): past RESIDENT_VERIFY_LIMITS
     failures of the account or the address in the window, 429 before anything is checked.
-    `birth_date` is a date or YYYY-MM-DD text (422 bad_birth_date, not counted). 422 bad_iin (format, date part, check digit, date of birth), 404 not_in_register,
-    409 iin_taken. Failures are counted and audit-logged (the reason, never the IIN).
+    `birth_date` is a date or YYYY-MM-DD text (422 bad_birth_date, not counted). 422 bad_iin
+    (format, date part, check digit, date of birth), 404 not_in_register, 409 iin_taken. Failures are counted and audit-logged (the reason, never the IIN).
     """
     require_can_verify(actor)
     verify_throttle(actor=actor, address=address)
