@@ -48,6 +48,12 @@ EVENT_QUESTIONS_UPDATE = "questions.update"
 # Comments, answers and reports: no socket watches this, summaries (the dashboard) depend on it.
 TOPIC_DIALOGUE_ACTIVITY = "dialogue.activity"
 TOPIC_DASHBOARD = "dashboard"
+# A People's Budget round: ballots cast, turnout, per-project counts when visible.
+TOPIC_BUDGET_ROUND = "budget.round"
+GROUP_BUDGET_PUBLIC = "budgets.{id}.public"
+GROUP_BUDGET_OFFICIALS = "budgets.{id}.officials"
+EVENT_BUDGET_SNAPSHOT = "budget.snapshot"
+EVENT_BUDGET_UPDATE = "budget.update"
 GROUP_DASHBOARD = "dashboard.officials"
 GROUP_DASHBOARD_MODERATORS = "dashboard.moderators"
 EVENT_DASHBOARD_SNAPSHOT = "dashboard.snapshot"

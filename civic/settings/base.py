@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "audit",
     "dashboard",
     "residents",
+    "budgets",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""People's Budget: participatory budgeting rounds, their projects, ballots and outcomes."""
