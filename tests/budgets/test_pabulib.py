@@ -1,0 +1,297 @@
+"""Pabulib .pb files: parse and write (pure), the import command, the open-data endpoint."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from budgets import pabulib
+from budgets.pabulib import PabulibError, parse, write
+
+GOOD = """\
+META
+key;value
+description;Almaty People's Budget 2025
+country;Kazakhstan
+unit;Almaty
+instance;2025
+num_projects;4
+num_votes;5
+budget;1000
+vote_type;approval
+rule;equalshares
+PROJECTS
+project_id;cost;votes;name;selected
+1;400;3;Park;1
+2;300;3;"Bike lane; Abay avenue";1
+3;600;1;Tram depot;0
+4;100;0;Benches;0
+VOTES
+voter_id;vote
+1;1,2
+2;2,1
+3;1,3
+4;2
+v5;4
+"""
+
+
+def test_parse_a_good_file():
+    parsed = parse(GOOD)
+    assert parsed.budget == 1000
+    assert parsed.rule == "equal_shares"
+    assert parsed.meta["country"] == "Kazakhstan"
+    assert [(p.project_id, p.cost, p.name, p.votes, p.selected) for p in parsed.projects] == [
+        ("1", 400, "Park", 3, 1),
+        ("2", 300, "Bike lane; Abay avenue", 3, 1),
+        ("3", 600, "Tram depot", 1, 0),
+        ("4", 100, "Benches", 0, 0),
+    ]
+    assert parsed.ballots == (("1", "2"), ("2", "1"), ("1", "3"), ("2",), ("4",))
+    assert parsed.voter_ids == ("1", "2", "3", "4", "v5")
+    assert parse(pabulib.dumps(parsed)) == parsed
+
+
+def test_parse_reads_bytes_with_a_bom_crlf_blank_lines_and_case():
+    text = "\ufeff" + GOOD.replace("META", "meta").replace("\n", "\r\n").replace(
+        "PROJECTS", "\r\nprojects"
+    )
+    parsed = parse(text.encode("utf-8"))
+    assert parsed == parse(GOOD)
+
+
+def test_rule_greedy_and_absent():
+    assert parse(GOOD.replace("rule;equalshares", "rule;greedy")).rule == "greedy"
+    without = GOOD.replace("rule;equalshares\n", "")
+    assert "rule" not in parse(without).meta
+    assert parse(without).rule == "greedy"
+
+
+def test_integral_decimal_spellings_of_amounts_are_whole_numbers():
+    parsed = parse(GOOD.replace("budget;1000", "budget;1000.00").replace("1;400;", "1;400,0;"))
+    assert parsed.budget == 1000 and parsed.projects[0].cost == 400
+
+
+def test_same_reading_as_pabutools():
+    pabutools = pytest.importorskip("pabutools.election.pabulib")
+    instance, profile = pabutools.parse_pabulib_from_string(GOOD)
+    parsed = parse(GOOD)
+    assert int(instance.budget_limit) == parsed.budget
+    assert sorted((p.name, int(p.cost)) for p in instance) == sorted(
+        (p.project_id, p.cost) for p in parsed.projects
+    )
+    assert sorted(sorted(p.name for p in b) for b in profile) == sorted(
+        sorted(b) for b in parsed.ballots
+    )
+
+
+def _line(text: str, start: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+BAD = [
+    # (what, the file, the reason's words, the line it names or None)
+    ("empty", "", "empty", None),
+    ("blank", "\n  \n\n", "empty", None),
+    ("no META", GOOD.replace("META\nkey;value\n", ""), "a line before the META section", 1),
+    ("no VOTES", GOOD[: GOOD.index("VOTES")], "VOTES section is missing", None),
+    (
+        "sections out of order",
+        GOOD.replace("PROJECTS\n", "VOTES\n", 1),
+        "VOTES where PROJECTS was expected",
+        12,
+    ),
+    ("section twice", GOOD + "VOTES\nvoter_id;vote\n9;1\n", "VOTES section appears twice", 25),
+    ("no META header", GOOD.replace("key;value\n", ""), "META header must be 'key;value'", 2),
+    (
+        "no PROJECTS header",
+        GOOD.replace("project_id;cost;votes;name;selected\n", ""),
+        "header must begin with 'project_id'",
+        13,
+    ),
+    (
+        "no cost column",
+        GOOD.replace("project_id;cost;votes;name;selected", "project_id;price;votes;name;selected"),
+        "no 'cost' column",
+        13,
+    ),
+    ("short row", GOOD.replace("4;100;0;Benches;0", "4;100;0;Benches"), "has 4 fields", 17),
+    ("META row", GOOD.replace("unit;Almaty", "unit;Almaty;extra"), "3 fields", 5),
+    ("no budget", GOOD.replace("budget;1000\n", ""), "no budget", None),
+    ("no vote_type", GOOD.replace("vote_type;approval\n", ""), "no vote_type", None),
+    (
+        "ordinal",
+        GOOD.replace("vote_type;approval", "vote_type;ordinal"),
+        "approval elections only",
+        10,
+    ),
+    ("zero budget", GOOD.replace("budget;1000", "budget;0"), "must be positive", 9),
+    ("negative budget", GOOD.replace("budget;1000", "budget;-1000"), "negative", 9),
+    ("fractional budget", GOOD.replace("budget;1000", "budget;999.5"), "not a whole number", 9),
+    ("huge budget", GOOD.replace("budget;1000", "budget;" + "9" * 30), "too large", 9),
+    ("zero cost", GOOD.replace("4;100;0;Benches", "4;0;0;Benches"), "cost of project 4 is 0", 17),
+    ("negative cost", GOOD.replace("4;100;0;Benches", "4;-100;0;Benches"), "negative", 17),
+    ("word cost", GOOD.replace("4;100;0;Benches", "4;cheap;0;Benches"), "not a whole number", 17),
+    ("cost over budget", GOOD.replace("3;600;", "3;6000;"), "more than the budget 1000", None),
+    (
+        "duplicate project",
+        GOOD.replace("4;100;0;Benches", "3;100;0;Benches"),
+        "project_id 3 appears twice",
+        17,
+    ),
+    ("unknown project", GOOD.replace("v5;4", "v5;9"), "project 9, which is not in PROJECTS", 24),
+    ("duplicate in a vote", GOOD.replace("4;2\n", "4;2,2\n"), "lists project 2 twice", 23),
+    ("empty vote", GOOD.replace("4;2\n", "4;\n"), "approved no project", 23),
+    ("trailing comma", GOOD.replace("4;2\n", "4;2,\n"), "empty project id", 23),
+    ("duplicate voter", GOOD.replace("v5;4", "4;4"), "voter_id 4 appears twice", 24),
+    ("bad quoting", GOOD.replace('"Bike lane; Abay avenue"', '"Bike lane"x"'), "badly quoted", 15),
+    (
+        "num_votes",
+        GOOD.replace("num_votes;5", "num_votes;6"),
+        "num_votes is 6 but the file has 5",
+        8,
+    ),
+    ("unknown rule", GOOD.replace("rule;equalshares", "rule;sequential_phragmen"), "META rule", 11),
+    ("NUL", GOOD.replace("Benches", "Ben\x00ches"), "NUL", 17),
+]
+
+
+@pytest.mark.parametrize(("what", "text", "reason", "line"), BAD, ids=[b[0] for b in BAD])
+def test_bad_files_are_refused_with_the_line_and_the_reason(what, text, reason, line):
+    with pytest.raises(PabulibError) as refused:
+        parse(text)
+    assert isinstance(refused.value, ValueError)
+    assert reason in refused.value.reason
+    assert refused.value.line == line
+    if line:
+        assert str(refused.value).startswith(f"line {line}: ")
+
+
+def test_non_utf8_bytes_name_their_line():
+    data = GOOD.encode().replace(b"Tram depot", b"Tram d\xe9p\xf4t")
+    with pytest.raises(PabulibError) as refused:
+        parse(data)
+    assert refused.value.line == _line(GOOD, "3;600")
+    assert "not UTF-8" in refused.value.reason and "0xe9" in refused.value.reason
+
+
+def test_too_large_is_refused_before_reading():
+    with pytest.raises(PabulibError, match="at most 100 are accepted"):
+        parse(GOOD.encode(), max_bytes=100)
+    with pytest.raises(PabulibError, match="larger than"):
+        parse(GOOD, max_bytes=100)
+
+
+# --- write ------------------------------------------------------------------------------
+
+
+def _round(**fields):
+    values = {
+        "title_kk": "Алматы халық бюджеті 2025",
+        "title_ru": "Народный бюджет Алматы 2025",
+        "title_en": "Almaty People's Budget 2025",
+        "total_budget": 1000,
+        "rule": "greedy",
+        "district": None,
+        "opened_at": datetime(2025, 3, 1, 9),
+        "closed_at": datetime(2025, 3, 31, 18),
+        "min_projects": 1,
+        "max_projects": 3,
+    }
+    return SimpleNamespace(**{**values, **fields})
+
+
+def _projects():
+    names = ["Park", 'Bike lane; "Abay"', "Tram\ndepot", "Benches"]
+    return [
+        SimpleNamespace(pk=pk, cost=cost, title_en=name, title_ru="", title_kk="", pabulib_id="")
+        for pk, cost, name in zip([7, 8, 9, 10], [400, 300, 600, 100], names, strict=True)
+    ]
+
+
+BALLOTS = [[7, 8], [8, 7], [7, 9], [8], [10], [10, 8, 7]]
+
+
+def test_write_then_parse_gives_the_round_back():
+    text = write(
+        _round(), _projects(), BALLOTS, SimpleNamespace(funded=[8, 7]), rng=random.Random(1)
+    )
+    parsed = parse(text)
+    assert parsed == pabulib.export(
+        _round(), _projects(), BALLOTS, SimpleNamespace(funded=[8, 7]), rng=random.Random(1)
+    )
+    meta = parsed.meta
+    assert meta["description"] == "Almaty People's Budget 2025"
+    assert (meta["country"], meta["unit"], meta["instance"]) == ("Kazakhstan", "Almaty", "2025")
+    assert (meta["num_projects"], meta["num_votes"], meta["budget"]) == ("4", "6", "1000")
+    assert (meta["vote_type"], meta["rule"], meta["language"]) == ("approval", "greedy", "en")
+    assert (meta["date_begin"], meta["date_end"]) == ("01.03.2025", "31.03.2025")
+    assert text.splitlines()[text.splitlines().index("PROJECTS") + 1] == (
+        "project_id;cost;votes;name;selected"
+    )
+    assert [(p.project_id, p.cost, p.votes, p.name, p.selected) for p in parsed.projects] == [
+        ("7", 400, 4, "Park", 1),
+        ("8", 300, 4, 'Bike lane; "Abay"', 1),
+        ("9", 600, 1, "Tram depot", 0),
+        ("10", 100, 2, "Benches", 0),
+    ]
+    assert sorted(sorted(b) for b in parsed.ballots) == sorted(
+        sorted(str(pk) for pk in b) for b in BALLOTS
+    )
+    assert ("7", "8", "10") in parsed.ballots  # a ballot's projects in project_id order
+    assert parsed.voter_ids == tuple(str(i) for i in range(1, 7))
+    assert parse(pabulib.dumps(parsed)) == parsed
+
+
+def test_write_equal_shares_language_district_and_no_outcome_yet():
+    district = SimpleNamespace(name_en="Medeu", name_ru="Медеуский", name_kk="Медеу")
+    text = write(
+        _round(rule="equal_shares", district=district), _projects(), BALLOTS, None, language="ru"
+    )
+    parsed = parse(text)
+    assert parsed.meta["rule"] == "equalshares" and parsed.rule == "equal_shares"
+    assert parsed.meta["description"] == "Народный бюджет Алматы 2025"
+    assert parsed.meta["district"] == "Медеуский" and parsed.meta["language"] == "ru"
+    assert parsed.projects[0].name == "Park"  # no Russian title: the next language's
+    assert {p.selected for p in parsed.projects} == {None}
+    assert "selected" not in text
+
+
+def test_write_shuffles_ballots_before_numbering_them():
+    ballots = [[7], [8], [9], [10]] * 10
+    orders = {
+        tuple(parse(write(_round(), _projects(), ballots, None, rng=random.Random(seed))).ballots)
+        for seed in range(5)
+    }
+    assert len(orders) > 1
+    unseeded = parse(write(_round(), _projects(), ballots, None))
+    assert unseeded.voter_ids == tuple(str(i) for i in range(1, 41))
+
+
+def test_an_imported_round_keeps_its_project_ids():
+    projects = _projects()
+    for p, pabulib_id in zip(projects, ["P1", "P2", "P10", "P3"], strict=True):
+        p.pabulib_id = pabulib_id
+    parsed = parse(write(_round(), projects, BALLOTS, None))
+    assert [p.project_id for p in parsed.projects] == ["P1", "P2", "P3", "P10"]
+
+
+def test_pabutools_reads_what_birge_writes():
+    pabutools = pytest.importorskip("pabutools.election.pabulib")
+    text = write(_round(rule="equal_shares"), _projects(), BALLOTS, SimpleNamespace(funded=[7]))
+    instance, profile = pabutools.parse_pabulib_from_string(text)
+    assert int(instance.budget_limit) == 1000
+    assert {p.name: int(p.cost) for p in instance} == {"7": 400, "8": 300, "9": 600, "10": 100}
+    assert sorted(sorted(p.name for p in b) for b in profile) == sorted(
+        sorted(str(pk) for pk in b) for b in BALLOTS
+    )
+    assert instance.meta["rule"] == "equalshares"
+
+
+def test_amount_limit_matches_the_models():
+    from budgets.models import TOTAL_BUDGET_LIMIT
+
+    assert pabulib.AMOUNT_LIMIT == TOTAL_BUDGET_LIMIT
