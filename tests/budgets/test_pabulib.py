@@ -295,3 +295,128 @@ def test_amount_limit_matches_the_models():
     from budgets.models import TOTAL_BUDGET_LIMIT
 
     assert pabulib.AMOUNT_LIMIT == TOTAL_BUDGET_LIMIT
+
+
+# --- the open-data endpoint ---------------------------------------------------------------
+
+
+def _db_round(*, status="closed", visibility="hidden", rule="greedy", voters=()):
+    """A round with three projects and one ballot per voter (rows written as the services do)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from budgets.models import BudgetBallot, BudgetBallotProject, BudgetProject, BudgetRound
+
+    now = timezone.now()
+    budget_round = BudgetRound.objects.create(
+        title_kk="Халық бюджеті",
+        title_ru="Народный бюджет",
+        title_en="People's Budget",
+        total_budget=1000,
+        rule=rule,
+        status=status,
+        results_visibility=visibility,
+        opens_at=now - timedelta(days=2),
+        closes_at=now - timedelta(days=1) if status == "closed" else now + timedelta(days=1),
+        opened_at=None if status == "draft" else now - timedelta(days=2),
+        closed_at=now - timedelta(days=1) if status == "closed" else None,
+    )
+    projects = [
+        BudgetProject.objects.create(
+            round=budget_round, title_en=f"Project {c}", title_ru=f"Проект {c}", cost=cost
+        )
+        for c, cost in zip("ABC", [600, 300, 200], strict=True)
+    ]
+    a, b, c = projects
+    picks = [[a, b], [a], [b, c], [a, c], [c]]
+    for voter, chosen in zip(voters, picks, strict=False):
+        ballot = BudgetBallot.objects.create(round=budget_round, voter=voter, created_at=now)
+        for project in chosen:
+            BudgetBallotProject.objects.create(ballot=ballot, project=project, round=budget_round)
+    return budget_round, projects
+
+
+def _voters(n=5):
+    from tests.factories import UserFactory
+
+    # Ids far from 1..n, so that an account id in the file could not pass for a voter id.
+    return [UserFactory(id=900001 + i, email=f"voter{i}@secret.example.kz") for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_the_endpoint_gives_a_closed_round_as_pabulib(client):
+    from django.utils import timezone
+
+    from budgets.models import BudgetOutcome
+
+    voters = _voters()
+    budget_round, (a, b, c) = _db_round(voters=voters)
+    BudgetOutcome.objects.create(
+        round=budget_round,
+        rule="greedy",
+        is_primary=True,
+        funded=[a.pk, b.pk],
+        spent=900,
+        computed_at=timezone.now(),
+        inputs_hash="0" * 64,
+    )
+    response = client.get(f"/api/v1/budgets/{budget_round.pk}/pabulib")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="birge-budget-{budget_round.pk}.pb"'
+    )
+    text = response.content.decode()
+    parsed = parse(text)
+    assert parsed.budget == 1000 and parsed.meta["rule"] == "greedy"
+    assert parsed.meta["description"] == "People's Budget"
+    assert [(p.project_id, p.cost, p.votes, p.name, p.selected) for p in parsed.projects] == [
+        (str(a.pk), 600, 3, "Project A", 1),
+        (str(b.pk), 300, 2, "Project B", 1),
+        (str(c.pk), 200, 3, "Project C", 0),
+    ]
+    assert sorted(sorted(x) for x in parsed.ballots) == sorted(
+        sorted(str(p.pk) for p in chosen) for chosen in [[a, b], [a], [b, c], [a, c], [c]]
+    )
+    assert parsed.voter_ids == ("1", "2", "3", "4", "5")
+    for voter in voters:
+        assert str(voter.pk) not in text
+        assert voter.email not in text and "secret.example" not in text
+    # In the reader's language.
+    ru = client.get(f"/api/v1/budgets/{budget_round.pk}/pabulib", HTTP_ACCEPT_LANGUAGE="ru")
+    assert parse(ru.content).meta["description"] == "Народный бюджет"
+    assert parse(ru.content).projects[0].name == "Проект A"
+
+
+@pytest.mark.django_db
+def test_live_results_give_the_file_while_open_without_selected(client):
+    budget_round, _projects = _db_round(status="open", visibility="live", voters=_voters(3))
+    response = client.get(f"/api/v1/budgets/{budget_round.pk}/pabulib")
+    assert response.status_code == 200
+    parsed = parse(response.content)
+    assert parsed.meta["num_votes"] == "3"
+    assert {p.selected for p in parsed.projects} == {None}
+
+
+@pytest.mark.django_db
+def test_hidden_results_are_refused_and_unknown_rounds_are_404(client):
+    from tests.factories import OfficialFactory
+
+    hidden, _ = _db_round(status="open", visibility="hidden", voters=_voters(2))
+    response = client.get(f"/api/v1/budgets/{hidden.pk}/pabulib")
+    assert response.status_code == 403
+    assert response.json()["code"] == "results_hidden"
+    assert "not public yet" in response.json()["detail"]
+
+    officials_only, _ = _db_round(status="open", visibility="officials")
+    assert client.get(f"/api/v1/budgets/{officials_only.pk}/pabulib").status_code == 403
+    client.force_login(OfficialFactory())
+    assert client.get(f"/api/v1/budgets/{officials_only.pk}/pabulib").status_code == 200
+    client.logout()
+
+    draft, _ = _db_round(status="draft")
+    for path in [draft.pk, 999999, 2**63, "x"]:
+        response = client.get(f"/api/v1/budgets/{path}/pabulib")
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found"

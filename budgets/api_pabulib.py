@@ -1,0 +1,75 @@
+"""Open data: GET /api/v1/budgets/{id}/pabulib, a round in the Pabulib .pb format."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from ninja import Router
+
+from civic.errors import Forbidden
+
+from .models import BudgetBallotProject
+from .pabulib import write
+from .permissions import can_see_results
+from .selectors import round_get, round_outcomes
+
+router = Router(tags=["budgets"])
+
+
+def round_ballots(budget_round) -> list[list[int]]:
+    """Each ballot's project ids, read from the ballot rows (the truth)."""
+    picks: dict = defaultdict(list)
+    rows = (
+        BudgetBallotProject.objects.filter(round_id=budget_round.pk)
+        .order_by()
+        .values_list("ballot_id", "project_id")
+        .iterator(chunk_size=20000)
+    )
+    for ballot_id, project_id in rows:
+        picks[ballot_id].append(project_id)
+    return list(picks.values())
+
+
+def round_pabulib(budget_round, *, language: str) -> str:
+    """The .pb text of a round: the `selected` column from its own rule's stored outcome."""
+    primary, _alternative = round_outcomes(budget_round)
+    return write(
+        budget_round,
+        budget_round.projects.all(),
+        round_ballots(budget_round),
+        primary,
+        language=language,
+    )
+
+
+@router.get(
+    "/budgets/{round_id}/pabulib",
+    response={200: None, 403: dict, 404: dict},
+    summary="The round as a Pabulib .pb file",
+    description="For rounds whose results are visible to the caller (closed, or live "
+    "results): META, PROJECTS (project_id;cost;votes;name;selected, `selected` from the "
+    "round's own rule once computed) and VOTES (voter_id;vote). Voter ids are 1..n in a "
+    "random order and link to no account. 403 `results_hidden` while results are hidden.",
+)
+def round_pabulib_file(request, round_id: str):
+    budget_round = round_get(round_id=round_id, user=request.user)
+    if budget_round is None:
+        raise Http404
+    if not can_see_results(request.user, budget_round):
+        raise Forbidden(
+            _(
+                "This round's results are not public yet, so neither are its ballots. The "
+                "Pabulib file is published when the results are."
+            ),
+            code="results_hidden",
+        )
+    language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    response = HttpResponse(
+        round_pabulib(budget_round, language=language), content_type="text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="birge-budget-{budget_round.pk}.pb"'
+    return response
