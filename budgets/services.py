@@ -1046,6 +1046,24 @@ def outcome_compute(*, round_id: int, progress=None) -> list[BudgetOutcome]:
     return stored
 
 
+def outcome_request(*, actor, round_id: int) -> BudgetRound:
+    """Ask for a closed round's outcomes to be computed (again), by the Celery task."""
+    require_can_manage(actor)
+    with transaction.atomic():
+        budget_round = _get_for_update(round_id)
+        if budget_round.status != S.CLOSED:
+            raise Conflict(
+                _("Outcomes are computed once the round has closed."), code="round_not_closed"
+            )
+        budget_round.computation = BudgetRound.Computation.QUEUED
+        budget_round.computation_progress = 0
+        budget_round.save(update_fields=["computation", "computation_progress"])
+        audit_record(actor=actor, action="budget_round.recompute", target=budget_round)
+        enqueue_on_commit(COMPUTE_TASK, budget_round.pk)
+        mark_dirty_on_commit(TOPIC_BUDGET_ROUND, budget_round.pk)
+    return budget_round
+
+
 def _start_funded_initiatives(budget_round: BudgetRound, funded: list[int]) -> None:
     """Funded projects that came from an initiative: the initiative moves to "in progress"
     through communities' one workflow function, in the name of the official who created the
