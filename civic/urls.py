@@ -25,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
     path("polls/", include("polls.urls")),
+    path("budgets/", include("budgets.urls")),
     path("communities/", include("communities.urls")),
     path("initiatives/", include("communities.initiative_urls")),
     path("notifications/", include("notifications.urls")),

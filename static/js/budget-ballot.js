@@ -1,0 +1,126 @@
+/* The People's Budget round page: the ballot's running total, and the live turnout.
+
+   The ballot: as projects are ticked, "spent X of Y ₸" follows, with the number grouped the
+   way the page's language writes it (the server renders the separator and every text); over
+   the total, or with too many projects, the submit button is disabled and the refusal is
+   shown before anything is sent. Without JavaScript the form posts as it is and the server
+   refuses an over-budget ballot with the same words (422).
+
+   Live: a snapshot on connect, then coalesced updates over /ws/budgets/<id>/ (live-socket.js):
+   ballots cast, turnout and, when visible, votes per project. */
+(function () {
+  "use strict";
+
+  function grouper(sep) {
+    return function (n) {
+      if (n === null || n === undefined) return "—";
+      return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, sep);
+    };
+  }
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (m, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : m;
+    });
+  }
+  function setText(el, text) {
+    if (el && el.textContent !== String(text)) el.textContent = text;
+  }
+
+  /* --- The ballot ------------------------------------------------------------------------- */
+  (function ballot() {
+    var form = document.querySelector("[data-budget-ballot]");
+    var data = document.getElementById("budget-ballot-text");
+    if (!form || !data) return;
+    var T = JSON.parse(data.textContent);
+    var group = grouper(form.getAttribute("data-group-sep") || " ");
+    var total = Number(form.getAttribute("data-total")) || 0;
+    var min = Number(form.getAttribute("data-min")) || 0;
+    var max = Number(form.getAttribute("data-max")) || Infinity;
+    var spentText = form.querySelector("[data-budget-spent]");
+    var bar = form.querySelector("[data-budget-bar]");
+    var refusal = form.querySelector("[data-budget-refusal]");
+    var submit = form.querySelector("[data-budget-submit]");
+    var boxes = form.querySelectorAll('input[type="checkbox"][data-cost]');
+
+    function money(n) { return fill(T.money, { amount: group(n) }); }
+
+    function update() {
+      var spent = 0, count = 0;
+      Array.prototype.forEach.call(boxes, function (box) {
+        if (box.checked) { spent += Number(box.getAttribute("data-cost")) || 0; count += 1; }
+      });
+      setText(spentText, fill(T.spent, { spent: money(spent), total: money(total) }));
+      var share = total ? Math.min(100, 100 * spent / total) : 0;
+      bar.style.width = share.toFixed(1) + "%";
+      var message = "";
+      if (spent > total) message = fill(T.over, { over: money(spent - total), spent: money(spent), total: money(total) });
+      else if (count > max) message = T.too_many;
+      bar.classList.toggle("is-over", spent > total);
+      refusal.hidden = !message;
+      setText(refusal, message);
+      var blocked = !!message || count < min;
+      submit.disabled = blocked;
+      submit.setAttribute("aria-disabled", blocked ? "true" : "false");
+      if (!message && count < min && count > 0) {
+        refusal.hidden = false;
+        setText(refusal, T.too_few);
+      }
+      form.setAttribute("data-spent", String(spent));
+    }
+
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (event) {
+      update();
+      if (submit.disabled) event.preventDefault();
+    });
+    update();
+  })();
+
+  /* --- Live turnout ------------------------------------------------------------------------ */
+  Array.prototype.forEach.call(document.querySelectorAll("[data-budget-live]"), function (section) {
+    if (!("WebSocket" in window) || !window.BirgeLive) return;
+    var roundId = section.getAttribute("data-round");
+    var group = grouper(section.getAttribute("data-group-sep") || " ");
+    var decimal = section.getAttribute("data-decimal-sep") || ".";
+
+    function percent(v) {
+      if (v === null || v === undefined) return "—";
+      return Number(v).toFixed(1).replace(".", decimal);
+    }
+
+    function apply(msg) {
+      var p = msg.payload || {};
+      setText(section.querySelector("[data-ballots]"), group(p.ballots));
+      var turnoutBox = section.querySelector("[data-turnout-box]");
+      if (turnoutBox) {
+        turnoutBox.hidden = p.turnout_pct === null || p.turnout_pct === undefined;
+        setText(section.querySelector("[data-turnout]"), percent(p.turnout_pct));
+      }
+      var bars = section.querySelector("[data-bars]");
+      var note = section.querySelector("[data-hidden-note]");
+      if (bars) bars.hidden = !p.results_visible;
+      if (note) note.hidden = !!p.results_visible;
+      var ballots = p.ballots || 0;
+      (p.projects || []).forEach(function (row) {
+        var el = bars && bars.querySelector('[data-project="' + row.id + '"]');
+        if (!el) return;
+        var share = row.votes !== null && ballots ? 100 * row.votes / ballots : 0;
+        setText(el.querySelector("[data-votes]"), group(row.votes));
+        el.querySelector(".bar-fill").style.width = share.toFixed(1) + "%";
+      });
+      section.setAttribute("data-seq", String(msg.seq));
+      section.setAttribute("data-status", p.status || "");
+      section.dispatchEvent(new CustomEvent("budget:applied", { detail: msg }));
+    }
+
+    BirgeLive.connect("/ws/budgets/" + roundId + "/", {
+      stream: "budget",
+      seq: parseInt(section.getAttribute("data-seq"), 10) || 0,
+      accept: function (msg) {
+        return !msg.payload || msg.payload.round === undefined || String(msg.payload.round) === roundId;
+      },
+      onMessage: apply,
+      onStatus: BirgeLive.indicator(section)
+    });
+  });
+})();
