@@ -28,7 +28,7 @@ project_id;cost;votes;name;selected
 1;400;3;Park;1
 2;300;3;"Bike lane; Abay avenue";1
 3;600;1;Tram depot;0
-4;100;0;Benches;0
+4;100;1;Benches;0
 VOTES
 voter_id;vote
 1;1,2
@@ -48,7 +48,7 @@ def test_parse_a_good_file():
         ("1", 400, "Park", 3, 1),
         ("2", 300, "Bike lane; Abay avenue", 3, 1),
         ("3", 600, "Tram depot", 1, 0),
-        ("4", 100, "Benches", 0, 0),
+        ("4", 100, "Benches", 1, 0),
     ]
     assert parsed.ballots == (("1", "2"), ("2", "1"), ("1", "3"), ("2",), ("4",))
     assert parsed.voter_ids == ("1", "2", "3", "4", "v5")
@@ -118,7 +118,7 @@ BAD = [
         "no 'cost' column",
         13,
     ),
-    ("short row", GOOD.replace("4;100;0;Benches;0", "4;100;0;Benches"), "has 4 fields", 17),
+    ("short row", GOOD.replace("4;100;1;Benches;0", "4;100;1;Benches"), "has 4 fields", 17),
     ("META row", GOOD.replace("unit;Almaty", "unit;Almaty;extra"), "3 fields", 5),
     ("no budget", GOOD.replace("budget;1000\n", ""), "no budget", None),
     ("no vote_type", GOOD.replace("vote_type;approval\n", ""), "no vote_type", None),
@@ -132,13 +132,13 @@ BAD = [
     ("negative budget", GOOD.replace("budget;1000", "budget;-1000"), "negative", 9),
     ("fractional budget", GOOD.replace("budget;1000", "budget;999.5"), "not a whole number", 9),
     ("huge budget", GOOD.replace("budget;1000", "budget;" + "9" * 30), "too large", 9),
-    ("zero cost", GOOD.replace("4;100;0;Benches", "4;0;0;Benches"), "cost of project 4 is 0", 17),
-    ("negative cost", GOOD.replace("4;100;0;Benches", "4;-100;0;Benches"), "negative", 17),
-    ("word cost", GOOD.replace("4;100;0;Benches", "4;cheap;0;Benches"), "not a whole number", 17),
+    ("zero cost", GOOD.replace("4;100;1;Benches", "4;0;1;Benches"), "cost of project 4 is 0", 17),
+    ("negative cost", GOOD.replace("4;100;1;Benches", "4;-100;1;Benches"), "negative", 17),
+    ("word cost", GOOD.replace("4;100;1;Benches", "4;cheap;1;Benches"), "not a whole number", 17),
     ("cost over budget", GOOD.replace("3;600;", "3;6000;"), "more than the budget 1000", None),
     (
         "duplicate project",
-        GOOD.replace("4;100;0;Benches", "3;100;0;Benches"),
+        GOOD.replace("4;100;1;Benches", "3;100;1;Benches"),
         "project_id 3 appears twice",
         17,
     ),
@@ -420,3 +420,145 @@ def test_hidden_results_are_refused_and_unknown_rounds_are_404(client):
         response = client.get(f"/api/v1/budgets/{path}/pabulib")
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"
+
+
+# --- manage.py budget_import_pabulib ------------------------------------------------------
+
+
+def _import(path, *args):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("budget_import_pabulib", str(path), *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.django_db
+def test_import_creates_a_closed_round_with_both_outcomes_and_prints_its_id(tmp_path, client):
+    from budgets.models import BudgetBallot, BudgetOutcome, BudgetRound
+
+    path = tmp_path / "almaty-2025.pb"
+    path.write_text(GOOD, encoding="utf-8")
+    lines = _import(path)
+    budget_round = BudgetRound.objects.get()
+    assert lines[-1] == str(budget_round.pk)
+    assert budget_round.status == BudgetRound.Status.CLOSED and budget_round.imported
+    assert budget_round.rule == "equal_shares"  # META rule;equalshares
+    assert budget_round.total_budget == 1000
+    assert budget_round.title_en.startswith("Almaty People's Budget 2025")  # META description
+    projects = {p.pabulib_id: p for p in budget_round.projects.all()}
+    assert {k: (p.title_en, p.cost) for k, p in projects.items()} == {
+        "1": ("Park", 400),
+        "2": ("Bike lane; Abay avenue", 300),
+        "3": ("Tram depot", 600),
+        "4": ("Benches", 100),
+    }
+    ballots = BudgetBallot.objects.filter(round=budget_round)
+    assert ballots.count() == 5
+    assert not ballots.filter(voter__isnull=False).exists()
+    assert not ballots.filter(created_at__isnull=False).exists()
+    outcomes = {o.rule: o for o in BudgetOutcome.objects.filter(round=budget_round)}
+    assert set(outcomes) == {"greedy", "equal_shares"}
+    assert outcomes["equal_shares"].is_primary and not outcomes["greedy"].is_primary
+    assert outcomes["greedy"].ballots == 5
+    assert all(row["reason"] for row in outcomes["greedy"].projects)
+    # Greedy by approvals: Park and the bike lane (3 each), then Benches fits; the depot not.
+    assert sorted(outcomes["greedy"].funded) == sorted(projects[k].pk for k in ("1", "2", "4"))
+
+    # A replay: the round's export gives the file's election back.
+    exported = parse(client.get(f"/api/v1/budgets/{budget_round.pk}/pabulib").content)
+    original = parse(GOOD)
+    assert [(p.project_id, p.cost, p.name, p.votes) for p in exported.projects] == [
+        (p.project_id, p.cost, p.name, p.votes) for p in original.projects
+    ]
+    assert sorted(sorted(b) for b in exported.ballots) == sorted(
+        sorted(b) for b in original.ballots
+    )
+    assert exported.meta["rule"] == "equalshares" and exported.budget == 1000
+    funded = set(outcomes["equal_shares"].funded)
+    assert {p.project_id for p in exported.projects if p.selected} == {
+        k for k, p in projects.items() if p.pk in funded
+    }
+
+
+@pytest.mark.django_db
+def test_import_without_rule_is_greedy_and_takes_a_title(tmp_path):
+    from budgets.models import BudgetRound
+
+    path = tmp_path / "norule.pb"
+    path.write_text(GOOD.replace("rule;equalshares\n", ""), encoding="utf-8")
+    lines = _import(path, "--title", "Replay")
+    budget_round = BudgetRound.objects.get(pk=int(lines[-1]))
+    assert budget_round.rule == "greedy" and budget_round.title_ru == "Replay"
+    assert budget_round.outcomes.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("v5;4", "v5;9"), "line 24: voter v5 approves project 9"),
+        (GOOD.replace("4;2\n", "4;2,2\n"), "line 23: voter 4 lists project 2 twice"),
+        (GOOD.replace("budget;1000", "budget;-5"), "line 9: META budget '-5' is negative"),
+        (GOOD.replace("vote_type;approval", "vote_type;cumulative"), "approval elections only"),
+        (GOOD[: GOOD.index("VOTES")], "the VOTES section is missing"),
+        (GOOD.encode().replace(b"Benches", b"B\xe4nke"), "line 17: the text is not UTF-8"),
+        ("", "the file is empty"),
+    ],
+)
+def test_import_refuses_bad_files_and_creates_nothing(tmp_path, text, message):
+    from django.core.management.base import CommandError
+
+    from budgets.models import BudgetBallot, BudgetProject, BudgetRound
+
+    path = tmp_path / "bad.pb"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(CommandError) as refused:
+        _import(path)
+    assert message in str(refused.value)
+    assert str(path) in str(refused.value)
+    assert not BudgetRound.objects.exists()
+    assert not BudgetProject.objects.exists() and not BudgetBallot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_missing_or_too_large_file(tmp_path, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from budgets.management.commands import budget_import_pabulib as command
+
+    with pytest.raises(CommandError, match="No such file"):
+        _import(tmp_path / "absent.pb")
+    path = tmp_path / "big.pb"
+    path.write_text(GOOD, encoding="utf-8")
+    monkeypatch.setattr(command, "MAX_BYTES", 100)
+    with pytest.raises(CommandError, match="at most 100 are accepted"):
+        _import(path)
+
+
+def test_the_command_exits_non_zero_with_the_reason_on_stderr(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "bad.pb"
+    path.write_text(GOOD.replace("3;600;", "3;6000;"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "budget_import_pabulib", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "project 3 costs 6000, more than the budget 1000" in done.stderr
+    assert done.stdout == ""
