@@ -1,5 +1,5 @@
 """App configuration for the akimat dashboard: one live summary, recomputed when any poll,
-initiative or Q&A session it summarizes changes, at most once per tick."""
+initiative, Q&A session or budget round it summarizes changes, at most once per tick."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -21,5 +21,6 @@ class DashboardConfig(AppConfig):
             realtime.TOPIC_INITIATIVE_STATE,
             realtime.TOPIC_SESSION_QUESTIONS,
             realtime.TOPIC_DIALOGUE_ACTIVITY,
+            realtime.TOPIC_BUDGET_ROUND,
         ):
             realtime.register_dependent(source, realtime.TOPIC_DASHBOARD, 0)

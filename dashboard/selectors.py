@@ -395,6 +395,46 @@ def dialogue_summary(*, now=None) -> dict:
     }
 
 
+# --- Budget rounds ----------------------------------------------------------------------------
+
+
+def round_summaries(*, eligible_counts: dict | None = None, register_counts=_UNSET) -> list[dict]:
+    """Open People's Budget rounds: ballots cast and turnout (never who voted, never what;
+    per-project counts stay on the round's own page, under its visibility rule). The
+    turnout's denominator is the polls' one: the register's residents for a residents'
+    round while a register is loaded, else the accounts with a verified e-mail."""
+    from budgets.models import BudgetRound
+    from budgets.selectors import ballots_count
+
+    rounds = BudgetRound.objects.filter(status=BudgetRound.Status.OPEN).order_by("closes_at", "pk")
+    if register_counts is _UNSET:
+        register_counts = register_residents_counts()
+    summaries = []
+    for r in rounds:
+        ballots = ballots_count(r)
+        eligible = eligible_from_register(r, register_counts)
+        source = SOURCE_REGISTER
+        if eligible is None:
+            source = SOURCE_ACCOUNTS
+            counts = eligible_counts if eligible_counts is not None else eligible_by_district()
+            eligible = counts.get(r.district_id or "all", 0)
+        summaries.append(
+            {
+                "id": r.pk,
+                "title": _names(r, "title"),
+                "status": r.status,
+                "secret_ballot": r.secret_ballot,
+                "closes_at": r.closes_at.isoformat() if r.closes_at else None,
+                "total_budget": r.total_budget,
+                "ballots": ballots,
+                "eligible": eligible,
+                "eligible_source": source,
+                "turnout_pct": min(100.0, round(100 * ballots / eligible, 1)) if eligible else None,
+            }
+        )
+    return summaries
+
+
 # --- The whole payload ------------------------------------------------------------------------
 
 
@@ -422,6 +462,7 @@ def dashboard_payload(*, now=None) -> dict:
             )
             for p in polls
         ],
+        "rounds": round_summaries(eligible_counts=eligible, register_counts=register),
         "pipeline": pipeline_summary(now=now),
         "dialogue": dialogue_summary(now=now),
     }
@@ -464,7 +505,12 @@ def localize(payload: dict, lang: str) -> dict:
             else [[d["district"], d["votes"]] for d in p["districts"]],
         }
 
-    return {**payload, "lang": lang, "polls": [poll(p) for p in payload["polls"]]}
+    return {
+        **payload,
+        "lang": lang,
+        "polls": [poll(p) for p in payload["polls"]],
+        "rounds": [{**r, "title": pick(r["title"], lang)} for r in payload.get("rounds", [])],
+    }
 
 
 def audience_of(user) -> str:

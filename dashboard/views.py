@@ -198,6 +198,23 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
     }
 
 
+def _round_card(r: dict, lang: str) -> dict:
+    """An open People's Budget round: ballots cast and turnout, as the poll cards write them."""
+    return {
+        "id": r["id"],
+        "title": r["title"],
+        "secret_ballot": r["secret_ballot"],
+        "closes_at": datetime.fromisoformat(r["closes_at"]) if r["closes_at"] else None,
+        "budget": _("%(amount)s ₸") % {"amount": group_digits(r["total_budget"])},
+        "ballots": group_digits(r["ballots"]),
+        "eligible": group_digits(r["eligible"]),
+        "eligible_label": _("Residents in the register")
+        if r.get("eligible_source") == "register"
+        else _("Eligible voters"),
+        "turnout": percent(r["turnout_pct"], lang),
+    }
+
+
 def _queue_item(item: dict, moves: dict) -> dict:
     return {
         **item,
@@ -248,6 +265,7 @@ def _index_context(request, **extra) -> dict:
         "resync_seconds": settings.REALTIME_RESYNC_SECONDS,
         "generated_at": datetime.fromisoformat(payload["generated_at"]),
         "polls": [_poll_card(p, lang, names) for p in payload["polls"]],
+        "rounds": [_round_card(r, lang) for r in payload.get("rounds", [])],
         "status_counts": [
             (s.value, s.label, group_digits(pipeline["counts"].get(s.value, 0)))
             for s in Initiative.Status
@@ -307,6 +325,17 @@ def _index_context(request, **extra) -> dict:
             "moves": [],
         },
         "session_skeleton": {"id": 0, "title": "", "waiting": 0, "pending": 0},
+        "round_skeleton": {
+            "id": 0,
+            "title": "",
+            "secret_ballot": False,
+            "closes_at": None,
+            "budget": "",
+            "ballots": "0",
+            "eligible": "0",
+            "eligible_label": _("Eligible voters"),
+            "turnout": "—",
+        },
         **extra,
     }
 

@@ -262,6 +262,38 @@
     emptyNote("polls", polls.length === 0);
   }
 
+  /* People's Budget rounds: ballots cast and turnout */
+  function renderRounds(rounds) {
+    var box = root.querySelector("[data-rounds]");
+    if (!box) return;
+    var seen = {};
+    rounds.forEach(function (r, i) {
+      var card = box.querySelector('[data-round-id="' + r.id + '"]');
+      if (!card) {
+        card = clone("tpl-round", r.id);
+        card.setAttribute("data-round-id", r.id);
+        field(card, "public").href = urlFor("data-round-url", r.id);
+        var closes = field(card, "closes");
+        if (r.closes_at) {
+          var time = closes.querySelector("time");
+          time.setAttribute("datetime", r.closes_at);
+          time.textContent = dateTime(r.closes_at);
+        }
+        closes.hidden = !r.closes_at;
+      }
+      place(box, card, i);
+      setText(field(card, "title"), r.title);
+      field(card, "secret").hidden = !r.secret_ballot;
+      setText(field(card, "budget"), group(r.total_budget) + " ₸");
+      setText(field(card, "ballots"), group(r.ballots));
+      setText(field(card, "turnout"), percent(r.turnout_pct));
+      setText(field(card, "eligible"), group(r.eligible));
+      seen[r.id] = true;
+    });
+    prune(box, "data-round-id", seen);
+    emptyNote("rounds", rounds.length === 0);
+  }
+
   /* Initiatives */
   function setMoves(item, status) {
     var select = field(item, "moves");
@@ -354,6 +386,7 @@
   function apply(msg) {
     var payload = msg.payload;
     renderPolls(payload.polls);
+    renderRounds(payload.rounds || []);
     renderPipeline(payload.pipeline);
     renderSessions(payload.dialogue.sessions);
     ["threads_waiting", "open_flags"].forEach(function (name) {

@@ -128,3 +128,27 @@ async def test_an_official_sees_a_draft_and_the_socket_takes_no_commands():
     assert (await ws.receive_json_from(timeout=5))["type"] == "budget.snapshot"
     assert await sync_to_async(BudgetBallot.objects.count)() == 0
     await ws.disconnect()
+
+
+async def test_the_dashboard_follows_a_rounds_ballots():
+    official = await sync_to_async(OfficialFactory)()
+    budget_round = await sync_to_async(make_round)(official=official)
+    a = (await sync_to_async(ids)(budget_round))[0]
+    ws = await ws_connect("/ws/dashboard/", official, timeout=5)
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot["type"] == "dashboard.snapshot"
+    mine = [r for r in snapshot["payload"]["rounds"] if r["id"] == budget_round.pk]
+    assert mine and mine[0]["ballots"] == 0 and mine[0]["title"] == "Almaty People's Budget"
+    voter = await sync_to_async(UserFactory)()
+    await sync_to_async(ballot_cast)(actor=voter, round_id=budget_round.pk, project_ids=[a])
+    deadline = time.monotonic() + 3
+    seen = None
+    while time.monotonic() < deadline and seen != 1:
+        message = await ws.receive_json_from(timeout=3)
+        if message["type"] != "dashboard.update":
+            continue
+        rounds = {r["id"]: r for r in message["payload"]["rounds"]}
+        seen = rounds.get(budget_round.pk, {}).get("ballots")
+    assert seen == 1
+    assert rounds[budget_round.pk]["turnout_pct"] is not None
+    await ws.disconnect()

@@ -456,3 +456,19 @@ def test_round_form_refuses_bad_input_and_saves_nothing(client):
         response = client.post("/en/budgets/manage/new/", _round_form(**bad))
         assert response.status_code == 400, bad
     assert not BudgetRound.objects.exists()
+
+
+def test_the_dashboard_shows_open_rounds_turnout(client, citizen):
+    official = OfficialFactory()
+    budget_round = make_round(official=official)
+    ballot_cast(actor=citizen, round_id=budget_round.pk, project_ids=ids(budget_round)[:1])
+    ballot_cast(actor=UserFactory(), round_id=budget_round.pk, project_ids=ids(budget_round)[1:2])
+    closed = make_round(official=official)
+    round_close(actor=official, round_id=closed.pk)
+    client.force_login(official)
+    html = client.get("/en/dashboard/").content.decode()
+    card = html.split(f'data-round-id="{budget_round.pk}"')[1].split("</article>")[0]
+    assert "Almaty People&#x27;s Budget" in card
+    assert '<dd data-field="ballots">2</dd>' in card
+    assert f'href="/en/budgets/{budget_round.pk}/"' in card
+    assert f'data-round-id="{closed.pk}"' not in html  # open rounds only
