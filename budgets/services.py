@@ -295,15 +295,28 @@ def round_create(*, actor, data: RoundInput) -> BudgetRound:
     return budget_round
 
 
-def round_update(*, actor, round_id: int, data: RoundInput) -> BudgetRound:
-    """An official changes a draft's texts and rules. Past draft nothing of this may change:
-    ballots are being (or were) cast under these rules."""
+def round_update(
+    *, actor, round_id: int, data: RoundInput | None = None, changes: dict | None = None
+) -> BudgetRound:
+    """An official changes a draft's texts and rules: all of them (`data`), or some
+    (`changes`, merged with the row under its lock, so a concurrent edit of other fields
+    stays). Past draft nothing of this may change: ballots are being (or were) cast under
+    these rules."""
     require_can_manage(actor)
-    fields = _validate_round_input(data)
+    if data is not None:
+        fields = _validate_round_input(data)
+    unknown = set(changes or {}) - set(ROUND_INPUT_FIELDS)
+    if unknown:
+        raise InvalidInput(_("Unknown field."), code="unknown_field")
     with transaction.atomic():
         budget_round = _get_for_update(round_id)
         if budget_round.status != S.DRAFT:
             raise RoundNotDraft(code="round_not_draft")
+        if data is None:
+            if "district_id" in (changes or {}) and "eligibility" not in changes:
+                # A district given or taken away decides the eligibility, as on create.
+                changes = {**changes, "eligibility": None}
+            fields = _validate_round_input(round_input_of(budget_round, **(changes or {})))
         too_dear = budget_round.projects.filter(cost__gt=fields["total_budget"]).first()
         if too_dear is not None:
             raise InvalidInput(
@@ -508,6 +521,10 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
         estimate = None
         if data.initiative_id not in (None, ""):
             initiative, document = _initiative_for_ballot(data.initiative_id, budget_round)
+            if budget_round.projects.filter(initiative=initiative).exists():
+                raise Conflict(
+                    _("This initiative is already on the ballot."), code="duplicate_project"
+                )
             estimate = _estimate_of(initiative)
             if estimate is None and data.cost in (None, ""):
                 raise InvalidInput(
@@ -545,8 +562,6 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
                 _("A round can have at most %(n)d projects.") % {"n": MAX_PROJECTS_PER_ROUND},
                 code="too_many_projects",
             )
-        if initiative is not None and budget_round.projects.filter(initiative=initiative).exists():
-            raise Conflict(_("This initiative is already on the ballot."), code="duplicate_project")
         position = budget_round.projects.count()
         try:
             with transaction.atomic():

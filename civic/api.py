@@ -122,6 +122,7 @@ def api_not_found(request, rest: str = ""):
 
 
 from accounts.api import router as accounts_router  # noqa: E402
+from budgets.api import router as budgets_router  # noqa: E402
 from budgets.api_pabulib import router as budgets_pabulib_router  # noqa: E402
 from communities.api import router as communities_router  # noqa: E402
 from dialogue.api import router as dialogue_router  # noqa: E402
@@ -133,4 +134,5 @@ api.add_router("/", polls_router)
 api.add_router("/", communities_router)
 api.add_router("/", dialogue_router)
 api.add_router("/", residents_router)
+api.add_router("/", budgets_router)
 api.add_router("/", budgets_pabulib_router)
