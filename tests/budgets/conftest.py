@@ -6,7 +6,7 @@ Use from any budgets test:
   `open_now` to open it); defaults: 10,000,000 tenge, 1..5 projects, greedy, results live,
   e-mail eligibility (any verified account: no resident register needed).
 - `make_project(round, cost=..., **kw)`: a project the officials enter (kw: ProjectInput).
-- fixtures `budget_official`, `budget_round` (a draft with three projects), `open_round`
+- fixtures `budget_official`, `budget_round` (a draft with projects of 4, 3 and 5 million: all three are over the 10 million), `open_round`
   (the same, opened), `voters` (five citizens), `resident` (a verified Medeu resident).
 """
 
@@ -86,7 +86,7 @@ def budget_official(db):
 
 @pytest.fixture
 def budget_round(budget_official):
-    return make_round(official=budget_official, projects=[4_000_000, 3_000_000, 2_000_000])
+    return make_round(official=budget_official, projects=[4_000_000, 3_000_000, 5_000_000])
 
 
 @pytest.fixture

@@ -364,7 +364,7 @@ def test_a_ballot_is_cast_once(open_round, citizen):
         "round": open_round.pk,
         "status": "recorded",
         "projects": [a, c],
-        "spent": 6_000_000,
+        "spent": 9_000_000,
         "secret": False,
     }
     ballot = BudgetBallot.objects.get(round=open_round)
