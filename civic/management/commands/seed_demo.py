@@ -14,6 +14,7 @@ from django.test.utils import override_settings
 from accounts.districts import ensure_districts
 from accounts.models import District, Role, User
 from accounts.services import role_grant
+from budgets.demo import seed_budgets
 from communities.demo import seed_communities
 from communities.models import Community
 from dialogue.demo import seed_dialogue
@@ -128,6 +129,9 @@ class Command(BaseCommand):
                 residents=residents,
                 stdout=self.stdout,
             )
+            # After the communities (the tram depot's initiative goes on the ballot) and the
+            # register (the 2027 round's voters are verified residents of the city).
+            seed_budgets(official=official, voters=voters, stdout=self.stdout)
         else:
             self.stdout.write("Demo mode is off: no demo accounts or votes created.")
 
