@@ -16,6 +16,7 @@ LANGS = ["kk", "ru", "en"]
 PUBLIC_PAGES = [
     "/{lang}/",
     "/{lang}/polls/",
+    "/{lang}/budgets/",
     "/{lang}/initiatives/",
     "/{lang}/communities/",
     "/{lang}/dialogue/",
@@ -112,6 +113,57 @@ def test_every_page_renders_in_each_language(client, citizen, lang):
         return
     for url, html in seen:
         leftovers = latin_words(html) - {"green", "almaty", "citizen"}
+        assert not leftovers, f"untranslated words on {url} in {lang}: {sorted(leftovers)}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_budget_pages_render_in_each_language(client, citizen, lang):
+    """A round's ballot, its results with reasons, and the officials' pages, in kk/ru/en."""
+    from django.utils import timezone
+
+    from budgets.models import BudgetOutcome
+    from budgets.services import ballot_cast, forget_round_meta, round_close
+    from tests.budgets.test_views import ids, make_round
+    from tests.factories import OfficialFactory
+
+    forget_round_meta()
+    official = OfficialFactory()
+    open_round = make_round(official=official, allow_ballot_change=True)
+    ballot_cast(actor=citizen, round_id=open_round.pk, project_ids=ids(open_round)[:1])
+    closed = make_round(official=official, rule="equal_shares")
+    round_close(actor=official, round_id=closed.pk)
+    a, b, c = ids(closed)
+    rows = [
+        {"id": a, "votes": 2, "funded": True, "reason": "funded", "reason_data": {}},
+        {"id": b, "votes": 1, "funded": False, "reason": "not_funded_supporters_spent",
+         "reason_data": {"spent_on": [a]}},
+        {"id": c, "votes": 0, "funded": False, "reason": "no_votes", "reason_data": {}},
+    ]  # fmt: skip
+    for rule, primary in (("equal_shares", True), ("greedy", False)):
+        BudgetOutcome.objects.update_or_create(
+            round=closed, rule=rule,
+            defaults={"is_primary": primary, "funded": [a], "spent": 400_000_000, "projects": rows,
+                      "ballots": 2, "inputs_hash": "x" * 64, "computed_at": timezone.now()},
+        )  # fmt: skip
+    draft = make_round(official=official, open_now=False)
+    client.force_login(citizen)
+    seen = list(_pages(client, [f"/{{lang}}/budgets/{open_round.pk}/"], lang))
+    seen += list(_pages(client, [f"/{{lang}}/budgets/{closed.pk}/"], lang))
+    client.force_login(official)
+    manage = [
+        "/{lang}/budgets/manage/",
+        "/{lang}/budgets/manage/new/",
+        f"/{{lang}}/budgets/manage/{draft.pk}/",
+        f"/{{lang}}/budgets/manage/{draft.pk}/edit/",
+        f"/{{lang}}/budgets/manage/{closed.pk}/",
+        "/{lang}/dashboard/",
+    ]
+    seen += list(_pages(client, manage, lang))
+    assert len(seen) == 8
+    if lang == "en":
+        return
+    for url, html in seen:
+        leftovers = latin_words(html) - {"almaty", "citizen"}
         assert not leftovers, f"untranslated words on {url} in {lang}: {sorted(leftovers)}"
 
 
