@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.conf import settings
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,15 @@ router = Router(tags=["budgets"])
 
 def round_ballots(budget_round) -> list[list[int]]:
     """Each ballot's project ids, read from the ballot rows (the truth)."""
+    table = BudgetBallotProject._meta.db_table
+    if connection.vendor == "postgresql":
+        # 200,000 ballots: grouped in the database, not 900,000 rows through the ORM.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT array_agg(project_id) FROM {table} WHERE round_id = %s GROUP BY ballot_id",  # noqa: S608 - our table
+                [budget_round.pk],
+            )
+            return [row[0] for row in cursor.fetchall()]
     picks: dict = defaultdict(list)
     rows = (
         BudgetBallotProject.objects.filter(round_id=budget_round.pk)

@@ -417,10 +417,11 @@ def export(round, projects, ballots, outcome, *, language: str = "en", rng=None)
     ids = {p.pk: str(p.pk) for p in projects}
     if projects and all(getattr(p, "pabulib_id", "") for p in projects):
         ids = {p.pk: p.pabulib_id for p in projects}  # an imported round keeps its ids
+    rank = {pk: i for i, pk in enumerate(sorted(ids, key=lambda pk: _natural(ids[pk])))}
     counts = dict.fromkeys(ids, 0)
     rows = []
     for ballot in ballots:
-        picks = sorted(set(ballot), key=lambda pk: _natural(ids[pk]))
+        picks = sorted(set(ballot), key=rank.__getitem__)
         for pk in picks:
             counts[pk] += 1
         rows.append(tuple(ids[pk] for pk in picks))
