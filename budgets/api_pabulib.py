@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Router
 
 from civic.errors import Forbidden
+from civic.ratelimit import client_address, rate_limit
 
 from .models import BudgetBallotProject
 from .pabulib import write
@@ -19,6 +20,10 @@ from .permissions import can_see_results
 from .selectors import round_get, round_outcomes
 
 router = Router(tags=["budgets"])
+
+# A city-wide round's file takes a couple of seconds to build: a few downloads a minute per
+# address are plenty for researchers and keep it from being a cheap way to load the server.
+DOWNLOADS_PER_MINUTE = 12
 
 
 def round_ballots(budget_round) -> list[list[int]]:
@@ -58,14 +63,16 @@ def round_pabulib(budget_round, *, language: str) -> str:
 
 @router.get(
     "/budgets/{round_id}/pabulib",
-    response={200: None, 403: dict, 404: dict},
+    response={200: None, 403: dict, 404: dict, 429: dict},
     summary="The round as a Pabulib .pb file",
     description="For rounds whose results are visible to the caller (closed, or live "
     "results): META, PROJECTS (project_id;cost;votes;name;selected, `selected` from the "
     "round's own rule once computed) and VOTES (voter_id;vote). Voter ids are 1..n in a "
-    "random order and link to no account. 403 `results_hidden` while results are hidden.",
+    "random order and link to no account. 403 `results_hidden` while results are hidden; "
+    f"429 past {DOWNLOADS_PER_MINUTE} downloads a minute from one address.",
 )
 def round_pabulib_file(request, round_id: str):
+    rate_limit(scope="budget_pabulib", user_id=client_address(request), limit=DOWNLOADS_PER_MINUTE)
     budget_round = round_get(round_id=round_id, user=request.user)
     if budget_round is None:
         raise Http404

@@ -562,3 +562,17 @@ def test_the_command_exits_non_zero_with_the_reason_on_stderr(tmp_path):
     assert done.returncode != 0
     assert "project 3 costs 6000, more than the budget 1000" in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.django_db
+def test_downloads_are_rate_limited_per_address(client):
+    from budgets.api_pabulib import DOWNLOADS_PER_MINUTE
+
+    budget_round, _ = _db_round(status="open", visibility="live", voters=_voters(1))
+    path = f"/api/v1/budgets/{budget_round.pk}/pabulib"
+    for _ in range(DOWNLOADS_PER_MINUTE):
+        assert client.get(path).status_code == 200
+    refused = client.get(path)
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited" and int(refused["Retry-After"]) >= 1
+    assert client.get(path, REMOTE_ADDR="192.0.2.7").status_code == 200
