@@ -576,3 +576,30 @@ def test_downloads_are_rate_limited_per_address(client):
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited" and int(refused["Retry-After"]) >= 1
     assert client.get(path, REMOTE_ADDR="192.0.2.7").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_real_pabulib_election_imports_replays_and_exports(client):
+    """Warsaw 2017, Wesoła (tests/budgets/data): greedy funds what the city funded."""
+    from budgets.models import BudgetRound
+    from tests.conftest import ROOT
+
+    path = ROOT / "tests" / "budgets" / "data" / "poland_warszawa_2017_plac-wojska-polskiego.pb"
+    original = parse(path.read_bytes())
+    budget_round = BudgetRound.objects.get(pk=int(_import(path)[-1]))
+    assert budget_round.rule == "greedy" and budget_round.total_budget == 51195
+    ids = {p.pk: p.pabulib_id for p in budget_round.projects.all()}
+    greedy = budget_round.outcomes.get(rule="greedy")
+    assert sorted(ids[pk] for pk in greedy.funded) == sorted(
+        p.project_id for p in original.projects if p.selected == 1
+    )
+    exported = parse(client.get(f"/api/v1/budgets/{budget_round.pk}/pabulib").content)
+    assert {p.project_id: (p.cost, p.name, p.votes) for p in exported.projects} == {
+        p.project_id: (p.cost, p.name, p.votes) for p in original.projects
+    }
+    assert sorted(sorted(b) for b in exported.ballots) == sorted(
+        sorted(b) for b in original.ballots
+    )
+    assert {p.project_id for p in exported.projects if p.selected} == {
+        p.project_id for p in original.projects if p.selected == 1
+    }
