@@ -38,7 +38,7 @@ SECTIONS = ("meta", "projects", "votes")
 RULES = {"greedy": "greedy", "equalshares": "equal_shares"}  # Pabulib's spelling → Birge's
 PABULIB_RULE = {birge: pabulib for pabulib, birge in RULES.items()}
 
-_INTEGRAL = re.compile(r"^\d+(?:[.,]0+)?$")
+_INTEGRAL = re.compile(r"^[0-9]+(?:[.,]0+)?$")
 _BOM = "\ufeff"
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -126,8 +126,11 @@ def _amount(value: str, what: str, number: int) -> int:
             f"{what} '{value}' is negative; it must be a positive whole number", number
         )
     if not _INTEGRAL.match(value):
-        raise PabulibError(f"{what} '{value}' is not a whole number", number)
-    amount = int(re.split(r"[.,]", value)[0])
+        raise PabulibError(f"{what} '{value[:40]}' is not a whole number", number)
+    digits = re.split(r"[.,]", value)[0].lstrip("0") or "0"
+    if len(digits) > len(str(AMOUNT_LIMIT)):  # before int(): Python refuses huge strings
+        raise PabulibError(f"{what} is too large (the limit is {AMOUNT_LIMIT - 1})", number)
+    amount = int(digits)
     if amount <= 0:
         raise PabulibError(f"{what} is {amount}; it must be positive", number)
     if amount >= AMOUNT_LIMIT:
@@ -142,7 +145,9 @@ def _optional_int(value: str, what: str, number: int, allowed=None) -> int | Non
     if not value or value.lower() == "none":
         return None
     if not value.isdigit() or not value.isascii():
-        raise PabulibError(f"{what} '{value}' is not a whole number", number)
+        raise PabulibError(f"{what} '{value[:40]}' is not a whole number", number)
+    if len(value) > 18:
+        raise PabulibError(f"{what} is too large", number)
     result = int(value)
     if allowed is not None and result not in allowed:
         raise PabulibError(f"{what} is {result}; Pabulib allows {sorted(allowed)}", number)
