@@ -19,6 +19,11 @@ urlpatterns = [
         name="project_add_initiative",
     ),
     path(
+        "manage/<int:round_id>/projects/<int:project_id>/cost/",
+        views.project_cost,
+        name="project_cost",
+    ),
+    path(
         "manage/<int:round_id>/projects/<int:project_id>/remove/",
         views.project_remove,
         name="project_remove",

@@ -547,6 +547,27 @@ def project_add_initiative(request, round_id: int):
 
 @_official_only
 @require_POST
+def project_cost(request, round_id: int, project_id: int):
+    """The akimat confirms or corrects a draft project's cost, with a public note."""
+    _managed(request, round_id)
+    cost = request.POST.get("cost", "").strip().replace(" ", "").replace("\xa0", "")
+    try:
+        services.project_update(
+            actor=request.user,
+            round_id=round_id,
+            project_id=project_id,
+            cost=cost,
+            cost_note=request.POST.get("cost_note", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The cost is saved."))
+    return redirect("budgets:manage_detail", round_id=round_id)
+
+
+@_official_only
+@require_POST
 def project_remove(request, round_id: int, project_id: int):
     _managed(request, round_id)
     try:

@@ -426,6 +426,16 @@ def test_official_creates_fills_opens_and_closes_a_round(client):
     page = client.get(f"/en/budgets/{budget_round.pk}/").content.decode()
     assert "Prices of 2027." in page and "The community estimated 300,000,000 ₸." in page
 
+    # The akimat corrects the cost again: a change from the estimate needs its note.
+    url = base + f"projects/{project.pk}/cost/"
+    response = client.post(url, {"cost": "360000000", "cost_note": ""}, follow=True)
+    assert "say why in the note" in response.content.decode()
+    project.refresh_from_db()
+    assert project.cost == 350_000_000
+    client.post(url, {"cost": "360 000 000", "cost_note": "Lights added."})
+    project.refresh_from_db()
+    assert project.cost == 360_000_000 and project.cost_note == "Lights added."
+
     # Remove one, then open and close.
     lights = BudgetProject.objects.get(title_en="Street lights")
     assert client.post(base + f"projects/{lights.pk}/remove/").status_code == 302
