@@ -482,3 +482,46 @@ def test_the_dashboard_shows_open_rounds_turnout(client, citizen):
     assert '<dd data-field="ballots">2</dd>' in card
     assert f'href="/en/budgets/{budget_round.pk}/"' in card
     assert f'data-round-id="{closed.pk}"' not in html  # open rounds only
+
+
+def test_a_closed_round_shows_the_computed_outcomes_in_words(
+    client, django_capture_on_commit_callbacks
+):
+    """Closing computes both rules from the ballot rows (the task runs at once here); the page
+    shows each project's reason under both, in words."""
+    official = OfficialFactory()
+    projects = [
+        ("А1", "А1", "Tram depot", 50),
+        ("А2", "А2", "Depot garden", 50),
+        ("Б1", "Б1", "Bike lane", 50),
+        ("Б2", "Б2", "Bike parking", 50),
+    ]
+    budget_round = make_round(
+        official=official, projects=projects, total=100, max_projects=4, rule="equal_shares"
+    )
+    a1, a2, b1, b2 = ids(budget_round)
+    for _ in range(3):
+        ballot_cast(actor=UserFactory(), round_id=budget_round.pk, project_ids=[a1, a2])
+    for _ in range(2):
+        ballot_cast(actor=UserFactory(), round_id=budget_round.pk, project_ids=[b1, b2])
+    with django_capture_on_commit_callbacks(execute=True):
+        round_close(actor=official, round_id=budget_round.pk)
+    assert BudgetOutcome.objects.filter(round=budget_round).count() == 2
+    html = client.get(f"/en/budgets/{budget_round.pk}/").content.decode()
+    assert "Ballots cast: <strong>5</strong>" in html
+    reasons = {
+        "Funded",
+        "Funded with the money left after the equal shares were spent",
+        "Not funded: did not fit the remaining budget",
+        "Not funded: its supporters’ shares were spent on",
+        "Not funded: no one voted for it",
+    }
+    for pid in (a1, a2, b1, b2):
+        row = html.split(f'<tr data-project="{pid}"')[1].split("</tr>")[0]
+        cells = re.findall(r'<td data-reason="(?:primary|alternative)">(.*?)</td>', row, re.S)
+        assert len(cells) == 2
+        for cell in cells:
+            assert any(reason in cell for reason in reasons), cell
+    first = html.split(f'<tr data-project="{a1}"')[1].split("</tr>")[0]
+    assert first.count('<span class="badge badge-open">Funded</span>') == 2  # both rules
+    assert 'class="budget-segment c0"' in html
