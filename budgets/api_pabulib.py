@@ -70,6 +70,14 @@ def round_pabulib(budget_round, *, language: str) -> str:
     "round's own rule once computed) and VOTES (voter_id;vote). Voter ids are 1..n in a "
     "random order and link to no account. 403 `results_hidden` while results are hidden; "
     f"429 past {DOWNLOADS_PER_MINUTE} downloads a minute from one address.",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "the .pb file (an attachment)",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
+    },
 )
 def round_pabulib_file(request, round_id: str):
     rate_limit(scope="budget_pabulib", user_id=client_address(request), limit=DOWNLOADS_PER_MINUTE)
