@@ -26,7 +26,7 @@ from . import services
 from .forms import InitiativeProjectForm, ProjectForm, RoundForm
 from .models import BudgetRound
 from .permissions import require_can_manage, vote_refusal
-from .reasons import is_funded
+from .reasons import FUNDED, is_funded
 from .selectors import (
     outcome_rows,
     round_get,
@@ -226,6 +226,11 @@ def _progress(rows: list[dict], user) -> list[dict]:
     return items
 
 
+def _beside_badge(reason: str | None, text: str) -> str:
+    """A plainly funded project's cell says so with its badge alone ("Funded" once)."""
+    return "" if reason == FUNDED else text
+
+
 def _results_context(budget_round: BudgetRound, user) -> dict:
     primary, alternative = round_outcomes(budget_round)
     if primary is None:
@@ -245,9 +250,9 @@ def _results_context(budget_round: BudgetRound, user) -> dict:
                 "cost_text": money(r["cost"]),
                 "votes_text": group(r["votes"]),
                 "primary_funded": is_funded(r["reason"]) or r["funded"],
-                "primary_reason": r["reason_text"],
+                "primary_reason": _beside_badge(r.get("reason"), r["reason_text"]),
                 "alt_funded": bool(alt.get("funded")),
-                "alt_reason": alt.get("reason_text", ""),
+                "alt_reason": _beside_badge(alt.get("reason"), alt.get("reason_text", "")),
             }
         )
     return {
