@@ -109,6 +109,8 @@ def _valid_value(name: str, prop: dict, world: World):
         "latitude": "43.25",
         "longitude": "76.95",
         "code": None,
+        "projects": [int(world.first("budget_pick"))],
+        "initiative": None,
     }
     if name in named:
         return named[name]

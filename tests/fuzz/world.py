@@ -93,6 +93,8 @@ def seed_world() -> World:
 
     export = export_create(actor=official, kind="initiatives", format="csv")
 
+    open_round, draft_round = _budget_rounds(official)
+
     ids = {
         "poll": [open_poll.pk, draft_poll.pk],
         "batch": [codes[0].batch],
@@ -110,8 +112,50 @@ def seed_world() -> World:
         "attachment": [],
         "token": [uuid.uuid4()],
         "kind": ["initiative", "poll"],
+        "budget": [open_round.pk, draft_round.pk],
+        # A draft's project first: the one officials may still edit and remove.
+        "budget_project": [
+            *draft_round.projects.values_list("pk", flat=True)[:1],
+            *open_round.projects.values_list("pk", flat=True)[:1],
+        ],
+        "budget_pick": list(open_round.projects.values_list("pk", flat=True)[:1]),
     }
     return World(users=users, ids=ids, choices=choice_ids(open_poll), district_pk=almaly.pk)
+
+
+def _budget_rounds(official):
+    """An open People's Budget round and a draft, each with two projects (services)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from budgets.services import ProjectInput, RoundInput, project_add, round_create, round_open
+
+    now = timezone.now()
+    rounds = []
+    for title in ("Open budget", "Draft budget"):
+        budget_round = round_create(
+            actor=official,
+            data=RoundInput(
+                title_kk=title,
+                title_ru=title,
+                title_en=title,
+                total_budget=10_000_000,
+                eligibility="email",
+                results_visibility="live",
+                opens_at=now,
+                closes_at=now + timedelta(days=1),
+            ),
+        )
+        for cost in (1_000_000, 2_000_000):
+            project_add(
+                actor=official,
+                round_id=budget_round.pk,
+                data=ProjectInput(title_kk="Park", title_ru="Park", title_en="Park", cost=cost),
+            )
+        rounds.append(budget_round)
+    round_open(actor=official, round_id=rounds[0].pk)
+    return rounds
 
 
 # Which seeded object a path parameter names: (the last plain word of the route before the
@@ -140,6 +184,10 @@ PARAM_KINDS = {
     ("exports", "public_id"): "export",
     ("invite", "token"): "token",
     ("about", "kind"): "kind",
+    ("budgets", "budget_id"): "budget",
+    ("budgets", "round_id"): "budget",
+    ("manage", "round_id"): "budget",
+    ("projects", "project_id"): "budget_project",
 }
 _PLACEHOLDER = re.compile(r"\{[^}]+\}|<[^>]+>")
 
