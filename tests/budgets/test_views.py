@@ -525,3 +525,18 @@ def test_a_closed_round_shows_the_computed_outcomes_in_words(
     first = html.split(f'<tr data-project="{a1}"')[1].split("</tr>")[0]
     assert first.count('<span class="badge badge-open">Funded</span>') == 2  # both rules
     assert 'class="budget-segment c0"' in html
+
+
+def test_ballots_to_a_draft_or_closed_round_are_refused(client):
+    official = OfficialFactory()
+    draft = make_round(official=official, open_now=False)
+    closed = make_round(official=official)
+    round_close(actor=official, round_id=closed.pk)
+    client.force_login(official)
+    # A draft takes no ballots (not found for voting); a closed round says it is closed.
+    for budget_round, status in ((draft, 404), (closed, 403)):
+        picks = {"project": ids(budget_round)[:1]}
+        response = client.post(f"/en/budgets/{budget_round.pk}/", picks)
+        assert response.status_code == status
+    assert "This round is closed." in response.content.decode()
+    assert not BudgetBallot.objects.exists()
