@@ -389,15 +389,16 @@ def _round_data(form: RoundForm) -> services.RoundInput:
 @require_http_methods(["GET", "POST"])
 def manage_create(request):
     form = RoundForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             budget_round = services.round_create(actor=request.user, data=_round_data(form))
         except DomainError as exc:
             form.add_error(None, exc.message)
+            status = exc.status
         else:
             messages.success(request, _("The budget round is saved as a draft."))
             return redirect("budgets:manage_detail", round_id=budget_round.pk)
-    status = 400 if request.method == "POST" else 200
     return render(request, "budgets/manage_form.html", {"form": form}, status=status)
 
 
@@ -406,6 +407,7 @@ def manage_create(request):
 def manage_edit(request, round_id: int):
     budget_round = _managed(request, round_id)
     form = RoundForm(request.POST or None, initial=RoundForm.initial_for(budget_round))
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.round_update(
@@ -413,16 +415,12 @@ def manage_edit(request, round_id: int):
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
+            status = exc.status
         else:
             messages.success(request, _("Saved."))
             return redirect("budgets:manage_detail", round_id=budget_round.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "budgets/manage_form.html",
-        {"form": form, "round": budget_round},
-        status=status if request.method == "POST" else 200,
-    )
+    context = {"form": form, "round": budget_round}
+    return render(request, "budgets/manage_form.html", context, status=status)
 
 
 def _candidates(budget_round: BudgetRound, *, bound: InitiativeProjectForm | None = None):

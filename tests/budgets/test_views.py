@@ -446,6 +446,7 @@ def test_official_creates_fills_opens_and_closes_a_round(client):
     # Open: no more edits or projects.
     assert client.post(base + "projects/", own).status_code == 409
     response = client.post(base + "edit/", _round_form(title_en="Changed"))
+    assert response.status_code == 409
     budget_round.refresh_from_db()
     assert budget_round.title_en == "People's Budget 2027"
     client.post(base + "do/close/")
