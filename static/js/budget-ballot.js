@@ -40,6 +40,7 @@
     var bar = form.querySelector("[data-budget-bar]");
     var refusal = form.querySelector("[data-budget-refusal]");
     var submit = form.querySelector("[data-budget-submit]");
+    var hint = form.querySelector("[data-budget-hint]");
     var boxes = form.querySelectorAll('input[type="checkbox"][data-cost]');
 
     function money(n) { return fill(T.money, { amount: group(n) }); }
@@ -60,10 +61,10 @@
       setText(refusal, message);
       var blocked = !!message || count < min;
       submit.disabled = blocked;
-      submit.setAttribute("aria-disabled", blocked ? "true" : "false");
-      if (!message && count < min && count > 0) {
-        refusal.hidden = false;
-        setText(refusal, T.too_few);
+      // Too few is not a mistake yet, only what is still to do: a hint, not an alert.
+      if (hint) {
+        hint.hidden = !!message || count >= min;
+        setText(hint, T.too_few);
       }
       form.setAttribute("data-spent", String(spent));
     }

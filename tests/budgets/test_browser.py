@@ -80,6 +80,9 @@ def test_on_a_phone_the_refusal_shows_before_submitting(
     refusal = page.locator("[data-budget-refusal]")
     submit = page.get_by_role("button", name="Cast my ballot")
     expect(spent).to_have_text("Spent 0 ₸ of 1,850,000,000 ₸")
+    # Nothing picked yet: what to do is said, and the button waits.
+    expect(page.locator("[data-budget-hint]")).to_have_text("Not enough projects: pick at least 1.")
+    expect(page.get_by_role("button", name="Cast my ballot")).to_be_disabled()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     page.get_by_label("A playground").check()
