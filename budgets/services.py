@@ -852,6 +852,16 @@ def ballot_cast(*, actor, round_id: int, project_ids) -> BallotResult:
     try:
         with transaction.atomic():
             _gate(meta.pk, exclusive=False)
+            if connection.vendor == "postgresql" and not meta.allow_ballot_change:
+                # The common path in one round trip after the gate: checked open by the
+                # database's clock, participation, ballot and picks (a second ballot of the
+                # same voter fails a unique constraint here: IntegrityError).
+                if not _insert_ballot_pg(meta, actor, wanted):
+                    raise _not_open_error(meta.pk)
+                mark_dirty_on_commit(TOPIC_BUDGET_ROUND, meta.pk)
+                return BallotResult(
+                    round_id=meta.pk, projects=None if meta.secret_ballot else wanted, spent=spent
+                )
             if not BudgetRound.objects.filter(
                 pk=meta.pk, status=S.OPEN, closes_at__gt=Now()
             ).exists():
@@ -880,6 +890,67 @@ def ballot_cast(*, actor, round_id: int, project_ids) -> BallotResult:
     return BallotResult(
         round_id=meta.pk, projects=None if meta.secret_ballot else wanted, spent=spent
     )
+
+
+def _insert_ballot_pg(meta: RoundMeta, actor, wanted: list[int]) -> bool:
+    """Participation, ballot and picks in one statement, only if the round is open now (by
+    the database's clock). False: it is not open, and nothing was written."""
+    import uuid
+
+    secret = meta.secret_ballot
+    pick_ids = (
+        [secrets.randbelow(2**63 - 2**40) + 2**40 for _ in wanted]
+        if secret
+        else [None] * len(wanted)
+    )
+    rounds = BudgetRound._meta.db_table
+    participations = BudgetParticipation._meta.db_table
+    ballots = BudgetBallot._meta.db_table
+    picks = BudgetBallotProject._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH open AS (
+                SELECT id FROM {rounds}
+                WHERE id = %s AND status = 'open' AND closes_at > now()
+            ), took_part AS (
+                INSERT INTO {participations} (round_id, voter_id, created_at)
+                SELECT id, %s, now() FROM open RETURNING 1
+            ), ballot AS (
+                INSERT INTO {ballots} (id, round_id, voter_id, created_at, ballot_key)
+                SELECT %s, id, %s, CASE WHEN %s THEN NULL ELSE now() END, %s FROM open
+                RETURNING id
+            ), picked AS (
+                INSERT INTO {picks} (id, ballot_id, project_id, round_id)
+                SELECT coalesce(given.id, nextval(pg_get_serial_sequence(%s, 'id'))),
+                       ballot.id, given.project, %s
+                FROM ballot, unnest(%s::bigint[], %s::bigint[]) AS given (project, id)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM took_part),
+                   (SELECT count(*) FROM picked)
+            """,  # noqa: S608 - table names are ours
+            [
+                meta.pk,
+                actor.pk,
+                uuid.uuid4(),
+                None if secret else actor.pk,
+                secret,
+                uuid.uuid4(),
+                picks,
+                meta.pk,
+                wanted,
+                pick_ids,
+            ],
+        )
+        is_open, took_part, picked = cursor.fetchone()
+    if not is_open:
+        return False
+    if took_part != 1 or picked != len(wanted):  # cannot happen: refuse rather than half-write
+        raise Conflict(
+            _("This ballot could not be recorded. Please try again."), code="not_recorded"
+        )
+    return True
 
 
 def _change(meta: RoundMeta, ballot: BudgetBallot, wanted: list[int], spent: int) -> BallotResult:
