@@ -592,3 +592,99 @@ def test_funded_initiatives_move_to_in_progress(
     # Greedy: the initiative with a vote is funded (4 M), the other (no votes, 9 M) does not fit.
     assert initiative.status == "in_progress"
     assert lost.status == "accepted"
+
+
+def test_a_ballot_after_the_close_is_refused_though_the_round_was_seen_open(
+    open_round, budget_official
+):
+    a = project_ids(open_round)[0]
+    ballot_cast(actor=UserFactory(), round_id=open_round.pk, project_ids=[a])  # seen open
+    round_close(actor=budget_official, round_id=open_round.pk)
+    with pytest.raises(Forbidden) as exc:
+        ballot_cast(actor=UserFactory(), round_id=open_round.pk, project_ids=[a])
+    assert _code(exc) == "round_closed"
+    assert BudgetBallot.objects.filter(round=open_round).count() == 1
+    assert BudgetParticipation.objects.filter(round=open_round).count() == 1
+
+
+# --- Live snapshot ----------------------------------------------------------------------------
+
+
+def test_the_snapshot_counts_ballots_and_shows_votes_where_visible(budget_official):
+    from budgets.selectors import compute_round_push, round_snapshot
+
+    budget_round = make_round(
+        official=budget_official,
+        projects=[100, 200],
+        results_visibility="officials",
+        open_now=True,
+    )
+    a, b = project_ids(budget_round)
+    for picks in ([a], [a, b], [b]):
+        ballot_cast(actor=UserFactory(), round_id=budget_round.pk, project_ids=picks)
+    public = round_snapshot(budget_round, official=False)
+    official = round_snapshot(budget_round, official=True)
+    assert public["ballots"] == official["ballots"] == 3
+    assert public["results_visible"] is False
+    assert public["projects"] == [{"id": a, "votes": None}, {"id": b, "votes": None}]
+    assert official["projects"] == [{"id": a, "votes": 2}, {"id": b, "votes": 2}]
+    assert official["eligible"] >= 3 and 0 < official["turnout_pct"] <= 100
+    pushed = dict(compute_round_push(budget_round.pk, 7))
+    assert pushed[f"budgets.{budget_round.pk}.public"]["payload"]["projects"][0]["votes"] is None
+    message = pushed[f"budgets.{budget_round.pk}.officials"]
+    assert (message["type"], message["seq"]) == ("budget.update", 7)
+    assert message["payload"]["projects"][0]["votes"] == 2
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+def _parsed(ballots, *, budget=1000, rule="greedy"):
+    from budgets.pabulib import Parsed, Project
+
+    return Parsed(
+        meta={"rule": rule, "description": "Imported"},
+        budget=budget,
+        projects=(Project("p1", 600, "Park"), Project("p2", 500, "Path"), Project("p3", 300, "")),
+        ballots=tuple(tuple(b) for b in ballots),
+    )
+
+
+def test_a_pabulib_election_becomes_a_closed_round_with_anonymous_ballots(budget_official):
+    from budgets.services import inputs_hash, round_create_from_pabulib
+
+    budget_round = round_create_from_pabulib(
+        actor=budget_official, parsed=_parsed([["p1"], ["p1", "p3"], ["p2", "p3"], []])
+    )
+    assert budget_round.status == "closed" and budget_round.imported
+    assert budget_round.final_ballots == 4
+    assert [p.pabulib_id for p in budget_round.projects.all()] == ["p1", "p2", "p3"]
+    assert budget_round.projects.get(pabulib_id="p3").title_en == "p3"  # no name: its id
+    assert not BudgetBallot.objects.filter(round=budget_round, voter__isnull=False).exists()
+    assert BudgetBallotProject.objects.filter(round=budget_round).count() == 5
+    greedy, _equal_shares = sorted(outcome_compute(round_id=budget_round.pk), key=lambda o: o.rule)
+    ids = {p.pabulib_id: p.pk for p in budget_round.projects.all()}
+    assert greedy.funded == [ids["p3"], ids["p1"]] and greedy.spent == 900
+    assert greedy.ballots == 4
+    costs = dict(budget_round.projects.values_list("pk", "cost"))
+    ballots = [
+        (ids["p1"],),
+        tuple(sorted([ids["p1"], ids["p3"]])),
+        (),
+        tuple(sorted([ids["p2"], ids["p3"]])),
+    ]
+    assert greedy.inputs_hash == inputs_hash(1000, costs, ballots)
+
+
+@pytest.mark.parametrize(
+    "ballots, code",
+    [([["p1", "p1"]], "duplicate_project"), ([["p9"]], "unknown_project")],
+)
+def test_a_broken_election_is_refused_whole(budget_official, ballots, code):
+    from budgets.services import round_create_from_pabulib
+
+    before = _rows()
+    with pytest.raises(InvalidInput) as exc:
+        round_create_from_pabulib(actor=budget_official, parsed=_parsed(ballots))
+    assert _code(exc) == code
+    assert _rows() == before
