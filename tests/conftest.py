@@ -82,11 +82,14 @@ def _isolated_cache():
 @pytest.fixture(autouse=True)
 def _forget_poll_meta():
     # Test databases hand out the same ids again after a rollback; production never does.
+    from budgets.services import forget_round_meta
     from polls.services import _meta_cache
 
     _meta_cache.clear()
+    forget_round_meta()
     yield
     _meta_cache.clear()
+    forget_round_meta()
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,6 @@ from django.utils import timezone
 from budgets.services import (
     ProjectInput,
     RoundInput,
-    forget_round_meta,
     project_add,
     round_create,
     round_open,
@@ -70,13 +69,6 @@ def make_round(*, official=None, projects=(), open_now: bool = False, minutes: i
 
 def project_ids(round_) -> list[int]:
     return list(round_.projects.values_list("pk", flat=True))
-
-
-@pytest.fixture(autouse=True)
-def _forget_round_meta():
-    forget_round_meta()
-    yield
-    forget_round_meta()
 
 
 @pytest.fixture
