@@ -6,6 +6,7 @@ permission first, validates, writes in one transaction and tells the world after
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -532,11 +533,13 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
                     code="cost_required",
                 )
             # An initiative's own title stands for all three languages unless given.
+            defaults = {}
             for lang in ("kk", "ru", "en"):
                 if not (getattr(data, f"title_{lang}") or "").strip():
-                    setattr(data, f"title_{lang}", initiative.title)
+                    defaults[f"title_{lang}"] = initiative.title
                 if not (getattr(data, f"description_{lang}") or "").strip():
-                    setattr(data, f"description_{lang}", initiative.summary)
+                    defaults[f"description_{lang}"] = initiative.summary
+            data = dataclasses.replace(data, **defaults)
         fields = _clean_texts(data, names=(_("Title"), _("Description")), required=True)
         cost = estimate if data.cost in (None, "") else data.cost
         cost = clean_amount(cost, name=_("The cost"), code="bad_cost")
