@@ -59,6 +59,31 @@ def test_200_voters_casting_twice_at_once_make_exactly_200_ballots(secret):
     assert connection.vendor == "postgresql"
 
 
+def test_200_voters_casting_twice_at_once_where_ballots_may_change():
+    """The second request of a voter either changes the first ballot (it came after its
+    commit) or is refused (it raced it): never a second ballot."""
+    budget_round = make_round(
+        projects=[4_000_000, 3_000_000, 5_000_000], allow_ballot_change=True, open_now=True
+    )
+    a, b, c = project_ids(budget_round)
+    voters = [UserFactory() for _ in range(200)]
+    jobs = []
+    for voter in voters:
+        jobs += [
+            lambda v=voter: ballot_cast(actor=v, round_id=budget_round.pk, project_ids=[a, b]),
+            lambda v=voter: ballot_cast(actor=v, round_id=budget_round.pk, project_ids=[c]),
+        ]
+    outcomes = race(jobs, at_once=_at_once(len(jobs)))
+    assert {code for kind, code in outcomes if kind == "refused"} <= {"already_voted"}
+    for first, second in zip(outcomes[::2], outcomes[1::2], strict=True):
+        assert "ok" in (first[0], second[0])
+    assert BudgetBallot.objects.filter(round=budget_round).count() == 200
+    assert BudgetParticipation.objects.filter(round=budget_round).count() == 200
+    # Each ballot is one request's picks, whole: [a, b] or [c], never a mix.
+    for ballot in BudgetBallot.objects.filter(round=budget_round):
+        assert sorted(ballot.picks.values_list("project_id", flat=True)) in ([a, b], [c])
+
+
 def test_ballots_racing_a_close_are_in_the_frozen_count_or_refused():
     official = OfficialFactory()
     budget_round = make_round(official=official, projects=[1_000_000], open_now=True)
