@@ -187,7 +187,7 @@ def _progress(rows: list[dict], user) -> list[dict]:
     """The funded projects that came from initiatives: how their work is going (the
     initiative's status, its dated public updates, its photos)."""
     from communities.models import Attachment
-    from communities.selectors import can_view_initiative
+    from communities.selectors import can_view_initiative, initiative_progress
 
     items = []
     for row in rows:
@@ -196,12 +196,17 @@ def _progress(rows: list[dict], user) -> list[dict]:
         initiative = row["project"].initiative
         if initiative is None or not can_view_initiative(initiative, user):
             continue
+        work = initiative_progress(initiative, limit=PROGRESS_UPDATES)
         updates = [
             {"at": change.created_at, "text": change.response}
             for change in initiative.history.exclude(response="").order_by("-created_at")[
                 :PROGRESS_UPDATES
             ]
+        ] + [
+            {"at": u.created_at, "text": f"{u.percent}\u202f%" + (f" · {u.note}" if u.note else "")}
+            for u in work["updates"]
         ]
+        updates = sorted(updates, key=lambda u: u["at"], reverse=True)[:PROGRESS_UPDATES]
         photos = [
             {
                 "title": a.title,
@@ -218,7 +223,7 @@ def _progress(rows: list[dict], user) -> list[dict]:
             {
                 "title": row["title"],
                 "initiative": initiative,
-                "percent": getattr(initiative, "progress_percent", None),
+                "percent": work["percent"],
                 "updates": updates,
                 "photos": photos,
             }

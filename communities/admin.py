@@ -21,6 +21,7 @@ from .models import (
     CommunityDecision,
     CommunityInvite,
     Initiative,
+    InitiativeProgress,
     InitiativeStatusChange,
     Membership,
     Support,
@@ -234,4 +235,24 @@ class SupportAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(InitiativeProgress)
+class InitiativeProgressAdmin(admin.ModelAdmin):
+    """Read-only: progress is reported on the initiative's page or through the API, by the
+    service that checks who may report it and audits it."""
+
+    list_display = ["initiative", "percent", "created_by", "created_at"]
+    list_select_related = ["initiative", "created_by"]
+    search_fields = ["initiative__title", "note"]
+    readonly_fields = ["initiative", "percent", "note", "photo", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

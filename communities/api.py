@@ -21,8 +21,10 @@ from .selectors import (
     has_supported,
     initiative_get,
     initiative_list,
+    initiative_progress,
     membership_of,
     review_queue,
+    with_progress,
 )
 from .services import (
     CommunityInput,
@@ -31,6 +33,7 @@ from .services import (
     community_decide,
     community_register,
     initiative_create,
+    initiative_progress_add,
     initiative_transition,
     initiative_update,
     support_add,
@@ -127,6 +130,11 @@ class DecisionIn(Schema):
     model_config = {"extra": "forbid"}
 
 
+class ProgressOut(Schema):
+    percent: int | None = Field(description="the latest reported percent done; null before any")
+    updated_at: datetime | None
+
+
 class InitiativeOut(Schema):
     id: int
     title: str
@@ -141,6 +149,7 @@ class InitiativeOut(Schema):
     created_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
+    progress: ProgressOut
 
 
 class InitiativePage(Schema):
@@ -228,6 +237,21 @@ class TransitionIn(Schema):
     model_config = {"extra": "forbid"}
 
 
+class ProgressIn(Schema):
+    percent: StrictInt = Field(..., description="percent of the work done, 0 to 100")
+    note: str = Field("", description="what was done (at most 2000 characters)")
+
+    model_config = {"extra": "forbid"}
+
+
+class ProgressUpdateOut(Schema):
+    id: int
+    percent: int
+    note: str
+    at: datetime
+    photo_url: str | None
+
+
 class SupportOut(Schema):
     supported: bool
     supports_count: int
@@ -297,7 +321,15 @@ def _initiative_out(i: Initiative) -> dict:
         "created_at": i.created_at,
         "submitted_at": i.submitted_at,
         "decided_at": i.decided_at,
+        "progress": _progress_out(i),
     }
+
+
+def _progress_out(i: Initiative) -> dict:
+    if not hasattr(i, "progress_percent"):  # not from with_progress(): asked here
+        work = initiative_progress(i, limit=1)
+        return {"percent": work["percent"], "updated_at": work["updated_at"]}
+    return {"percent": i.progress_percent, "updated_at": i.progress_at}
 
 
 def _initiative_detail(i: Initiative, user) -> dict:
@@ -434,7 +466,7 @@ def initiatives(
         q=q,
         sort=sort,
     )
-    return _page(qs, limit, offset, _initiative_out)
+    return _page(with_progress(qs), limit, offset, _initiative_out)
 
 
 @router.post(
@@ -548,6 +580,29 @@ def initiative_attach(
     )
 
 
+@router.post(
+    "/initiatives/{initiative_id}/progress",
+    response={201: ProgressUpdateOut, **ERRORS_WRITE, 422: dict},
+    auth=django_auth,
+    tags=["initiatives"],
+)
+def initiative_progress_report(request, initiative_id: int, data: ProgressIn):
+    current = _visible_initiative(request, initiative_id)
+    update = initiative_progress_add(
+        actor=request.auth, initiative_id=current.pk, percent=data.percent, note=data.note
+    )
+    return Status(
+        201,
+        {
+            "id": update.pk,
+            "percent": update.percent,
+            "note": update.note,
+            "at": update.created_at,
+            "photo_url": None,
+        },
+    )
+
+
 @router.get(
     "/review-queue",
     response={200: InitiativePage, 401: ErrorOut, 403: ErrorOut, 422: dict},
@@ -556,4 +611,4 @@ def initiative_attach(
 )
 def review_queue_api(request, limit: int = Limit, offset: int = Offset):
     require_official(request.auth)
-    return _page(review_queue(), limit, offset, _initiative_out)
+    return _page(with_progress(review_queue()), limit, offset, _initiative_out)

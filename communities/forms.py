@@ -288,3 +288,21 @@ class CommunityFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         district = data.get("district")
         return {"focus": data.get("focus") or None, "district": district.pk if district else None}
+
+
+class ProgressForm(forms.Form):
+    """A progress report on an initiative in progress (initiative_progress_add checks it)."""
+
+    percent = forms.IntegerField(label=_("Percent done"), min_value=0, max_value=100)
+    note = forms.CharField(
+        label=_("What was done"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    photo = forms.FileField(
+        label=_("Photo"),
+        required=False,
+        help_text=_("PNG, JPEG or WebP."),
+        widget=forms.FileInput(attrs={"accept": ".png,.jpg,.jpeg,.webp"}),
+    )

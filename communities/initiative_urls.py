@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/move/", views.initiative_move, name="move"),
     path("<int:pk>/decide/", views.initiative_decide, name="decide"),
     path("<int:pk>/documents/", views.attachment_upload, name="attachment_upload"),
+    path("<int:pk>/progress/", views.progress_add, name="progress_add"),
     path(
         "<int:pk>/documents/<int:attachment_id>/",
         views.attachment_download,

@@ -456,3 +456,47 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} v{self.version}"
+
+
+class InitiativeProgress(models.Model):
+    """One dated report of how the work on an initiative in progress goes: a percent, a note,
+    perhaps a photo (a dossier photo). Written only by communities.services."""
+
+    initiative = models.ForeignKey(
+        Initiative,
+        on_delete=models.CASCADE,
+        related_name="progress_updates",
+        verbose_name=_("initiative"),
+    )
+    percent = models.PositiveSmallIntegerField(_("percent done"))
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    photo = models.ForeignKey(
+        Attachment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("photo"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["initiative", "-created_at", "-id"])]
+        verbose_name = _("progress update")
+        verbose_name_plural = _("progress updates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100), name="progress_percent_0_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: {self.percent} %"

@@ -129,3 +129,40 @@ def support_refusal(user, initiative: Initiative):
     return eligibility_notice(
         user, eligibility=initiative.support_eligibility, district_id=initiative.district_id
     )
+
+
+# --- Progress of the work ----------------------------------------------------------------------
+
+# An initiative's progress is reported while the work goes on, and corrected after it is done.
+PROGRESS_OPEN = frozenset({S.IN_PROGRESS, S.IMPLEMENTED})
+
+
+def can_report_progress(user, initiative: Initiative) -> bool:
+    """Whether `user` may report how the work on `initiative` goes: akimat officials, and
+    the leads of the initiative's community (whatever the initiative's status)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if is_official(user):
+        return True
+    return Membership.objects.filter(
+        community_id=initiative.community_id,
+        user=user,
+        state=Membership.State.ACTIVE,
+        role=Membership.Role.LEAD,
+    ).exists()
+
+
+def require_progress_reporter(user, initiative: Initiative) -> None:
+    if not can_report_progress(user, initiative):
+        raise Forbidden(
+            _("Only akimat officials and the community's leads can report progress."),
+            code="not_progress_reporter",
+        )
+
+
+def require_progress_open(initiative: Initiative) -> None:
+    if initiative.status not in PROGRESS_OPEN:
+        raise Conflict(
+            _("Progress is reported only for initiatives in progress or implemented."),
+            code="progress_closed",
+        )

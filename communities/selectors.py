@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.permissions import is_moderator, is_official
 
-from .models import Community, FocusArea, Initiative, Membership, Support
+from .models import Community, FocusArea, Initiative, InitiativeProgress, Membership, Support
 
 S = Initiative.Status
 PAGE_SIZE = 20
@@ -264,3 +264,38 @@ def status_change_recipients(change) -> dict[int, tuple[object, str]]:
             recipients.setdefault(support.user_id, (support.user, kind))
     recipients.pop(change.actor_id, None)
     return recipients
+
+
+# --- Progress of the work ----------------------------------------------------------------------
+
+PROGRESS_UPDATES_SHOWN = 50
+
+
+def initiative_progress(initiative: Initiative, *, limit: int = PROGRESS_UPDATES_SHOWN) -> dict:
+    """How the work on `initiative` goes: the latest percent (None before any report), when it
+    was reported, and the dated updates newest first (with their photos)."""
+    updates = list(
+        initiative.progress_updates.select_related("photo").order_by("-created_at", "-pk")[:limit]
+    )
+    latest = updates[0] if updates else None
+    return {
+        "percent": latest.percent if latest else None,
+        "updated_at": latest.created_at if latest else None,
+        "updates": updates,
+    }
+
+
+def _latest_progress(field: str) -> Subquery:
+    return Subquery(
+        InitiativeProgress.objects.filter(initiative=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values(field)[:1]
+    )
+
+
+def with_progress(qs: QuerySet) -> QuerySet:
+    """`qs` with each initiative's latest percent (progress_percent) and its time
+    (progress_at), None before any report: one query for a list or the map."""
+    return qs.annotate(
+        progress_percent=_latest_progress("percent"), progress_at=_latest_progress("created_at")
+    )

@@ -48,6 +48,7 @@ from .models import (
     CommunityInvite,
     FocusArea,
     Initiative,
+    InitiativeProgress,
     InitiativeStatusChange,
     Membership,
     Support,
@@ -59,6 +60,8 @@ from .permissions import (
     initiative_sides,
     require_initiative_move,
     require_initiative_mover,
+    require_progress_open,
+    require_progress_reporter,
     require_support_eligible,
 )
 from .selectors import status_change_recipients
@@ -1028,3 +1031,86 @@ def attachment_add(*, actor, initiative_id: int, title: str, kind: str, upload) 
             attachment.file.delete(save=False)  # no orphan file behind a failed row
             raise
     return attachment
+
+
+# --- Progress of the work ---------------------------------------------------------------------
+
+NOTE_MAX = 2000
+# A progress photo is a picture: the dossier's image types only.
+PHOTO_FILES = {k: v for k, v in ALLOWED_FILES.items() if k.startswith("image/")}
+
+
+def _clean_percent(percent) -> int:
+    if isinstance(percent, str) and re.fullmatch(r"[0-9]{1,3}", percent.strip()):
+        percent = int(percent.strip())  # a form's field
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        raise InvalidInput(_("The percent done is a whole number from 0 to 100."), code="percent")
+    return percent
+
+
+def initiative_progress_add(
+    *, actor, initiative_id: int, percent, note: str = "", photo=None
+) -> InitiativeProgress:
+    """Report how the work on an initiative in progress goes: a percent, a note, perhaps a
+    photo (stored as a dossier photo and linked). Officials and the community's leads report;
+    100 % does not make it implemented: officials still decide that (initiative_transition)."""
+    require_citizen(actor)
+    initiative = _get_initiative(initiative_id)
+    require_progress_reporter(actor, initiative)
+    percent = _clean_percent(percent)
+    note = clean_text(note, name=_("Note"), max_length=NOTE_MAX, required=False)
+    content = None
+    if photo is not None:
+        mime, extension, original = _check_upload(
+            photo, allowed=PHOTO_FILES, max_bytes=settings.ATTACHMENT_MAX_BYTES
+        )
+        photo.seek(0)
+        content = ContentFile(photo.read())
+    with transaction.atomic():
+        initiative = _get_initiative(initiative_id, lock=True)
+        require_progress_open(initiative)
+        attachment = None
+        if content is not None:
+            title = str(_("Progress photo, %(date)s")) % {"date": timezone.localdate().isoformat()}
+            last = initiative.attachments.filter(title=title).aggregate(v=Max("version"))["v"]
+            attachment = Attachment(
+                initiative=initiative,
+                kind=Attachment.Kind.PHOTO,
+                title=title,
+                version=(last or 0) + 1,
+                original_name=original,
+                content_type=mime,
+                extension=extension,
+                size=content.size,
+                uploaded_by=actor,
+            )
+            attachment.file.save(original, content, save=False)
+        try:
+            if attachment is not None:
+                attachment.save()
+            update = InitiativeProgress.objects.create(
+                initiative=initiative,
+                percent=percent,
+                note=note,
+                photo=attachment,
+                created_by=actor,
+            )
+            initiative.save(update_fields=["updated_at"])
+            audit_record(
+                actor=actor,
+                action="initiative.progress",
+                target=initiative,
+                data={
+                    "percent": percent,
+                    "note": note,
+                    "photo": attachment.pk if attachment else None,
+                    "update": update.pk,
+                },
+            )
+        except Exception:
+            if attachment is not None:
+                attachment.file.delete(save=False)  # no orphan file behind a failed row
+            raise
+        mark_dirty_on_commit(TOPIC_INITIATIVE, initiative.pk)
+    logger.info("initiative %s: progress %s %% by user %s", initiative.pk, percent, actor.pk)
+    return update

@@ -45,11 +45,14 @@ from .forms import (
     InitiativeForm,
     InviteForm,
     NewInitiativeForm,
+    ProgressForm,
 )
 from .models import Attachment, Community, CommunityInvite, FocusArea, Initiative, Membership
 from .permissions import (
     COMMUNITY,
     OFFICIAL,
+    PROGRESS_OPEN,
+    can_report_progress,
     initiative_allowed_transitions,
     initiative_sides,
     support_refusal,
@@ -65,10 +68,12 @@ from .selectors import (
     in_review_queue,
     initiative_get,
     initiative_list,
+    initiative_progress,
     members_of,
     membership_of,
     review_queue,
     unsubmitted_of,
+    with_progress,
 )
 from .services import (
     COMMUNITY_MOVES,
@@ -497,15 +502,18 @@ def initiative_index(request):
 def initiative_map(request):
     form = InitiativeFilterForm(request.GET)
     located = list(
-        initiative_list(user=request.user, **form.values()).filter(
-            latitude__isnull=False, longitude__isnull=False
+        with_progress(
+            initiative_list(user=request.user, **form.values()).filter(
+                latitude__isnull=False, longitude__isnull=False
+            )
         )[:MAP_LIMIT]
     )
     markers = [
         {
             "id": i.pk,
             "title": i.title,
-            "status": i.get_status_display(),
+            "status": _status_with_progress(i),
+            "progress": i.progress_percent if i.status in PROGRESS_OPEN else None,
             "supports": i.supports_count,
             "lat": float(i.latitude),
             "lng": float(i.longitude),
@@ -518,6 +526,15 @@ def initiative_map(request):
         "communities/initiative_map.html",
         {"form": form, "initiatives": located, "markers": markers},
     )
+
+
+def _status_with_progress(initiative: Initiative) -> str:
+    """The status as the map's popup says it: "In progress · 40 %" once work is reported."""
+    status = initiative.get_status_display()
+    percent = getattr(initiative, "progress_percent", None)
+    if initiative.status != Initiative.Status.IN_PROGRESS or percent is None:
+        return status
+    return _("%(status)s · %(percent)s %%") % {"status": status, "percent": percent}
 
 
 def _initiative_context(request, initiative: Initiative, **extra) -> dict:
@@ -557,6 +574,13 @@ def _initiative_context(request, initiative: Initiative, **extra) -> dict:
         "decision_form": extra.pop("decision_form", None)
         or (DecisionForm(moves=official_moves) if official_moves else None),
         "attachment_form": extra.pop("attachment_form", None) or AttachmentForm(),
+        "work": initiative_progress(initiative),
+        "progress_form": extra.pop("progress_form", None)
+        or (
+            ProgressForm()
+            if initiative.status in PROGRESS_OPEN and can_report_progress(user, initiative)
+            else None
+        ),
         "seq": now_seq(),
         **extra,
     }
@@ -768,6 +792,31 @@ def attachment_upload(request, pk: int):
         return render(request, "communities/initiative_detail.html", context, status=exc.status)
     messages.success(request, _("The document is added to the dossier."))
     return redirect(initiative.get_absolute_url() + "#dossier")
+
+
+@login_required
+@require_POST
+def progress_add(request, pk: int):
+    """A progress report (percent, note, photo) by an official or a community lead."""
+    initiative = _get_initiative_or_404(request, pk)
+    form = ProgressForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = _initiative_context(request, initiative, progress_form=form)
+        return render(request, "communities/initiative_detail.html", context, status=400)
+    try:
+        services.initiative_progress_add(
+            actor=request.user,
+            initiative_id=initiative.pk,
+            percent=form.cleaned_data["percent"],
+            note=form.cleaned_data["note"],
+            photo=form.cleaned_data["photo"],
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        context = _initiative_context(request, initiative, progress_form=form)
+        return render(request, "communities/initiative_detail.html", context, status=exc.status)
+    messages.success(request, _("The progress is reported."))
+    return redirect(initiative.get_absolute_url() + "#progress")
 
 
 def attachment_download(request, pk: int, attachment_id: int):

@@ -6,30 +6,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('communities', '0005_initiative_support_eligibility'),
+        ("communities", "0005_initiative_support_eligibility"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InitiativeProgress',
+            name="InitiativeProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.PositiveSmallIntegerField(verbose_name='percent done')),
-                ('note', models.TextField(blank=True, max_length=2000, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='reported')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reported by')),
-                ('initiative', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress_updates', to='communities.initiative', verbose_name='initiative')),
-                ('photo', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='communities.attachment', verbose_name='photo')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("percent", models.PositiveSmallIntegerField(verbose_name="percent done")),
+                ("note", models.TextField(blank=True, max_length=2000, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="reported")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reported by",
+                    ),
+                ),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="progress_updates",
+                        to="communities.initiative",
+                        verbose_name="initiative",
+                    ),
+                ),
+                (
+                    "photo",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="communities.attachment",
+                        verbose_name="photo",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'progress update',
-                'verbose_name_plural': 'progress updates',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['initiative', '-created_at', '-id'], name='communities_initiat_5d6d59_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('percent__gte', 0), ('percent__lte', 100)), name='progress_percent_0_100')],
+                "verbose_name": "progress update",
+                "verbose_name_plural": "progress updates",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["initiative", "-created_at", "-id"],
+                        name="communities_initiat_5d6d59_idx",
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("percent__gte", 0), ("percent__lte", 100)),
+                        name="progress_percent_0_100",
+                    )
+                ],
             },
         ),
     ]

@@ -712,6 +712,7 @@ def test_map_lists_located_initiatives_in_html(client):
             "id": located.pk,
             "title": "Fountain",
             "status": "Submitted",
+            "progress": None,
             "supports": 0,
             "lat": 43.2567,
             "lng": 76.9286,
