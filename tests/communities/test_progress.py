@@ -382,3 +382,47 @@ def test_map_popup_status_is_in_the_readers_language(client, lang):
     with translation.override(lang):
         label = str(Initiative.Status.IN_PROGRESS.label)
     assert marker["status"].startswith(label) and marker["status"].endswith("40 %")
+
+
+# --- The People's Budget round's page ---------------------------------------------------------
+
+
+def test_the_round_page_shows_a_funded_initiatives_percent_and_updates(client):
+    from budgets.services import (
+        ProjectInput,
+        forget_round_meta,
+        project_add,
+        round_close,
+        round_open,
+    )
+    from communities.services import initiative_transition
+    from tests.budgets.test_views import PROJECTS, _store_outcomes_for, ids, make_round
+
+    forget_round_meta()
+    official = OfficialFactory()
+    community = CommunityFactory()
+    lead = make_member(community, role="lead")
+    initiative = make_initiative(
+        community=community, author=lead, status="accepted", budget_kzt="400000000"
+    )
+    budget_round = make_round(official=official, projects=PROJECTS[1:], open_now=False)
+    project_add(
+        actor=official,
+        round_id=budget_round.pk,
+        data=ProjectInput(initiative_id=initiative.pk, cost=None, cost_note=""),
+    )
+    round_open(actor=official, round_id=budget_round.pk)
+    round_close(actor=official, round_id=budget_round.pk)
+    _b, c, a = ids(budget_round)
+    _store_outcomes_for(budget_round, funded=[a, c])
+    initiative.refresh_from_db()
+    if initiative.status == Initiative.Status.ACCEPTED:
+        initiative_transition(actor=official, initiative_id=initiative.pk, to="in_progress")
+    initiative_progress_add(
+        actor=lead, initiative_id=initiative.pk, percent=35, note="Scaffolding up."
+    )
+    html = client.get(f"/en/budgets/{budget_round.pk}/").content.decode()
+    progress = html.split('id="progress-title"')[1]
+    assert '<progress max="100" value="35">' in progress
+    assert "Scaffolding up." in progress
+    forget_round_meta()
