@@ -19,6 +19,7 @@ from .services import (
     attachment_add,
     community_register,
     initiative_create,
+    initiative_progress_add,
     initiative_transition,
     support_add,
 )
@@ -180,6 +181,12 @@ RESPONSES = {
     "implemented": "Субботник проведён, вывезено 12 тонн мусора. Спасибо жителям!",
 }
 
+# Progress the community reported on its initiative in progress (the trees): percent, note.
+PROGRESS = [
+    (12, "Посажены первые 120 деревьев у развязки с Рыскулова."),
+    (32, "320 деревьев из 1000; полив организован с волонтёрами района."),
+]
+
 SUPPORTERS = {"accepted": 37, "under_review": 23, "submitted": 8}
 
 PATHS = {
@@ -282,6 +289,11 @@ def seed_communities(*, lead: User, citizen: User, moderator: User, official: Us
         if status == "submitted":
             for voter in voters[: SUPPORTERS["submitted"]]:
                 support_add(actor=voter, initiative_id=initiative.pk)
+        if status == "in_progress":
+            for percent, note in PROGRESS:
+                initiative_progress_add(
+                    actor=lead, initiative_id=initiative.pk, percent=percent, note=note
+                )
         created += 1
     stdout.write(
         f"Initiatives: {Initiative.objects.count()} ({created} new; "

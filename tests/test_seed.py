@@ -63,6 +63,13 @@ def test_seed_demo_has_initiatives_in_every_status_with_a_pdf_dossier(settings):
     with pdfs.first().file.open("rb") as fh:
         assert fh.read(5) == b"%PDF-"
     assert review_queue().filter(status="under_review").exists()
+    # The initiative in progress shows how it goes (reported once, however often seeded).
+    from communities.selectors import initiative_progress
+
+    trees = Initiative.objects.get(status="in_progress")
+    progress = initiative_progress(trees)
+    assert progress["percent"] == 32
+    assert len(progress["updates"]) == 2
     assert Community.objects.filter(status=Community.Status.PENDING).exists()
     assert supports_verify() == []
     from polls.models import Choice
