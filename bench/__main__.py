@@ -166,7 +166,38 @@ def seed(n_users: int) -> dict:
         )
         poll_open(actor=official, poll_id=poll.pk)
         polls[name] = {"id": poll.pk, "choices": list(poll.choices.values_list("pk", flat=True))}
-    return {"polls": polls, "sessions": keys}
+    return {"polls": polls, "sessions": keys, "budget": seed_budget_round(official)}
+
+
+def seed_budget_round(official) -> dict:
+    """An open People's Budget round like an Almaty-wide one (the same e-mail voters): its
+    ballot, two of six projects, is what the budget load sends."""
+    from budgets.services import ProjectInput, RoundInput, project_add, round_create, round_open
+
+    budget_round = round_create(
+        actor=official,
+        data=RoundInput(
+            title_kk="load",
+            title_ru="load",
+            title_en="load",
+            total_budget=3_000_000_000,
+            min_projects=1,
+            max_projects=4,
+            eligibility="email",
+        ),
+    )
+    projects = [
+        project_add(
+            actor=official,
+            round_id=budget_round.pk,
+            data=ProjectInput(
+                title_kk=f"p{n}", title_ru=f"p{n}", title_en=f"p{n}", cost=400_000_000 + n
+            ),
+        ).pk
+        for n in range(6)
+    ]
+    round_open(actor=official, round_id=budget_round.pk)
+    return {"id": budget_round.pk, "projects": projects}
 
 
 class Server:
@@ -247,6 +278,8 @@ def run_wrk(
     seconds: int,
     connections: int,
     threads: int = 2,
+    path: str | None = None,
+    body: str | None = None,
 ) -> dict:
     users_file = WORK / f"users-{poll['id']}.txt"
     users_file.write_text("\n".join(sessions) + "\n")
@@ -257,6 +290,7 @@ def run_wrk(
         "BENCH_CHOICES": ",".join(map(str, poll["choices"][:2])),
         "BENCH_CSRF": CSRF,
         "BENCH_THREADS": str(threads),
+        **({"BENCH_PATH": path, "BENCH_BODY": body} if path else {}),
     }
     out = subprocess.run(
         [
@@ -373,7 +407,39 @@ async def fanout(
     }
 
 
-def measure_votes(server, polls, load_users, burst_users, args, n_burst) -> dict:
+def measure_budget_ballots(server, budget: dict, users: list[str], args) -> dict:
+    """The same load as the vote load, by the same voters and connections, against an open
+    budget round: what a budget ballot costs beside a poll vote."""
+    from django.db.models import Count
+
+    from budgets.models import BudgetBallot
+
+    cpu0 = server.cpu_seconds()
+    load = run_wrk(
+        server,
+        {"id": f"budget-{budget['id']}", "choices": []},
+        users,
+        seconds=args.seconds,
+        connections=args.connections,
+        path=f"/api/v1/budgets/{budget['id']}/ballots",
+        body=json.dumps({"projects": budget["projects"][:2]}),
+    )
+    cpu = server.cpu_seconds() - cpu0
+    time.sleep(2)
+    accepted = int(load["by_status"].get("201", 0))
+    rows = BudgetBallot.objects.filter(round_id=budget["id"])
+    doubled = rows.values("voter").annotate(n=Count("pk")).filter(n__gt=1).count()
+    return {
+        **load,
+        "ballots_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
+        "accepted": accepted,
+        "server_cpu_ms_per_ballot": round(cpu * 1000 / max(accepted, 1), 2),
+        "rows": rows.count(),
+        "voters_with_two_ballots": doubled,
+    }
+
+
+def measure_votes(server, polls, budget, load_users, burst_users, args, n_burst) -> dict:
     """The vote load (wrk) and the 10,000-vote burst, with their correctness checks."""
     report: dict = {}
     print("vote load ...", flush=True)
@@ -395,6 +461,9 @@ def measure_votes(server, polls, load_users, burst_users, args, n_burst) -> dict
         "duplicates_accepted": max(0, accepted - len(load_users))
         + check["voters_with_two_ballots"],
     }
+
+    print("budget ballot load ...", flush=True)
+    report["budget_load"] = measure_budget_ballots(server, budget, load_users, args)
 
     print("10,000-vote burst ...", flush=True)
     rate = max(report["vote_load"]["votes_per_s"], 100)
@@ -494,7 +563,9 @@ def main() -> None:
 
     with Server(args.workers, "pubsub") as server:
         if not args.fanout_only:
-            report.update(measure_votes(server, polls, load_users, burst_users, args, n_burst))
+            report.update(
+                measure_votes(server, polls, data["budget"], load_users, burst_users, args, n_burst)
+            )
         report["fanout_pubsub"] = []
         for n in subscriber_counts:
             print(f"fan-out to {n} subscribers (pub/sub layer) ...", flush=True)
@@ -526,6 +597,8 @@ def print_table(r: dict) -> None:
     rows = []
     if "vote_load" in r:
         rows += _vote_rows(r["vote_load"], r["burst"])
+    if "budget_load" in r:
+        rows += _budget_rows(r["budget_load"], r["vote_load"])
     rows += _fanout_rows(r)
     rows.append(("(*) requests in flight when wrk stops still commit", "", ""))
     width = max(len(x[0]) for x in rows)
@@ -560,6 +633,31 @@ def _vote_rows(v: dict, b: dict) -> list[tuple[str, str, str]]:
             "0 accepted",
         ),
         ("burst: votes lost / doubled", f"{b['lost']} / {b['doubled']} of {b['votes']}", "0 / 0"),
+    ]
+
+
+def _budget_rows(g: dict, v: dict) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "budget ballots/s accepted (votes/s)",
+            f"{g['ballots_per_s']:.0f} ({v['votes_per_s']:.0f})",
+            ">= votes/s",
+        ),
+        (
+            "budget ballot p50 / p99",
+            f"{g['latency_p50_ms']:.1f} / {g['latency_p99_ms']:.1f} ms",
+            "<= a vote's",
+        ),
+        (
+            "server CPU per budget ballot (vote)",
+            f"{g['server_cpu_ms_per_ballot']:.2f} ({v['server_cpu_ms_per_vote']:.2f}) ms",
+            "<= a vote's",
+        ),
+        (
+            "budget: 201s seen / rows / doubled",
+            f"{g['accepted']} / {g['rows']} / {g['voters_with_two_ballots']}",
+            "rows = 201s (*), 0 doubled",
+        ),
     ]
 
 

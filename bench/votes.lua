@@ -5,6 +5,9 @@ local users = {}
 local poll = os.getenv("BENCH_POLL")
 local choices = os.getenv("BENCH_CHOICES")
 local csrf = os.getenv("BENCH_CSRF")
+-- The poll vote by default; BENCH_PATH and BENCH_BODY send another ballot (a budget round's).
+local path = os.getenv("BENCH_PATH") or ("/api/v1/polls/" .. poll .. "/votes")
+local body = os.getenv("BENCH_BODY") or ('{"choices": [' .. choices .. ']}')
 for line in io.lines(os.getenv("BENCH_USERS")) do users[#users + 1] = line end
 
 local threads = {}
@@ -28,7 +31,7 @@ function request()
     ["X-CSRFToken"] = csrf,
     ["Host"] = "127.0.0.1",
   }
-  return wrk.format("POST", "/api/v1/polls/" .. poll .. "/votes", headers, '{"choices": [' .. choices .. ']}')
+  return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)

@@ -246,6 +246,11 @@ def browser():
             yield b
         finally:
             b.close()
+            # ORM calls a test made beside Playwright's event loop hold connections of their
+            # own: give them back to the pool, or later tests wait for a connection in vain.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture
