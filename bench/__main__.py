@@ -172,6 +172,8 @@ def seed(n_users: int) -> dict:
 def seed_budget_round(official) -> dict:
     """An open People's Budget round like an Almaty-wide one (the same e-mail voters): its
     ballot, two of six projects, is what the budget load sends."""
+    from django.utils import timezone
+
     from budgets.services import ProjectInput, RoundInput, project_add, round_create, round_open
 
     budget_round = round_create(
@@ -184,6 +186,8 @@ def seed_budget_round(official) -> dict:
             min_projects=1,
             max_projects=4,
             eligibility="email",
+            opens_at=timezone.now(),
+            closes_at=timezone.now() + timezone.timedelta(hours=6),
         ),
     )
     projects = [
@@ -245,7 +249,12 @@ class Server:
 
     def __exit__(self, *exc):
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            # Workers still closing thousands of sockets: the measurements are taken already.
+            self.proc.kill()
+            self.proc.wait(timeout=20)
 
     def pids(self) -> list[int]:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
