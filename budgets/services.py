@@ -20,7 +20,6 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.errors import (
     Conflict,
@@ -33,7 +32,7 @@ from civic.errors import (
 from civic.realtime import TOPIC_BUDGET_ROUND, mark_dirty_on_commit
 from civic.validation import clean_datetime, clean_text, parse_id
 from notifications.services import enqueue_on_commit
-from residents.eligibility import Eligibility
+from residents.eligibility import Eligibility, eligibility_clean
 
 from .models import (
     TOTAL_BUDGET_LIMIT,
@@ -229,22 +228,14 @@ def _validate_round_input(data: RoundInput) -> dict:
         raise InvalidInput(_("Unknown rule: choose greedy or equal_shares."), code="bad_rule")
     if data.results_visibility not in BudgetRound.Visibility.values:
         raise InvalidInput(_("Unknown results visibility."), code="bad_visibility")
-    district_id = district_id_clean(data.district_id)
-    eligibility = data.eligibility or (
-        Eligibility.DISTRICT if district_id is not None else Eligibility.CITY
+    eligibility, district_id = eligibility_clean(
+        data.eligibility,
+        data.district_id,
+        district_required_message=_("A round for the residents of a district needs the district."),
+        district_only_message=_(
+            "A round with a district is for the verified residents of that district."
+        ),
     )
-    if eligibility not in Eligibility.values:
-        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
-    if eligibility == Eligibility.DISTRICT and district_id is None:
-        raise InvalidInput(
-            _("A round for the residents of a district needs the district."),
-            code="district_required",
-        )
-    if eligibility != Eligibility.DISTRICT and district_id is not None:
-        raise InvalidInput(
-            _("A round with a district is for the verified residents of that district."),
-            code="district_needs_district_eligibility",
-        )
     min_projects = _clean_count(data.min_projects, name=_("“At least”"))
     max_projects = _clean_count(data.max_projects, name=_("“At most”"))
     if max_projects < min_projects:

@@ -18,13 +18,12 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
 from civic.validation import clean_datetime, clean_text, parse_id
-from residents.eligibility import Eligibility
+from residents.eligibility import eligibility_clean
 
 from .models import (
     Ballot,
@@ -132,22 +131,14 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("Unknown results visibility."))
     if data.ballot_mode not in Poll.BallotMode.values:
         raise InvalidInput(_("Say who votes: accounts, ballot codes, or both."))
-    district_id = district_id_clean(data.district_id)
-    eligibility = data.eligibility or (
-        Eligibility.DISTRICT if district_id is not None else Eligibility.CITY
+    eligibility, district_id = eligibility_clean(
+        data.eligibility,
+        data.district_id,
+        district_required_message=_("A poll for the residents of a district needs the district."),
+        district_only_message=_(
+            "A poll with a district is for the verified residents of that district."
+        ),
     )
-    if eligibility not in Eligibility.values:
-        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
-    if eligibility == Eligibility.DISTRICT and district_id is None:
-        raise InvalidInput(
-            _("A poll for the residents of a district needs the district."),
-            code="district_required",
-        )
-    if eligibility != Eligibility.DISTRICT and district_id is not None:
-        raise InvalidInput(
-            _("A poll with a district is for the verified residents of that district."),
-            code="district_needs_district_eligibility",
-        )
     choices = data.choices or []
     if len(choices) < 2:
         raise InvalidInput(_("A poll needs at least two choices."))

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import require_citizen
-from civic.errors import DomainError, Forbidden
+from civic.errors import DomainError, Forbidden, InvalidInput
 
 from .selectors import resident_district_id
 
@@ -31,6 +31,27 @@ class Eligibility(models.TextChoices):
 
 
 RESIDENT_LEVELS = frozenset({Eligibility.CITY.value, Eligibility.DISTRICT.value})
+
+
+def eligibility_clean(
+    eligibility, district_id, *, district_required_message, district_only_message
+) -> tuple[str, int | None]:
+    """A vote's eligibility and district from input (polls, budget rounds): a district means
+    its verified residents, no district the city's, unless said otherwise; "district" needs
+    the district and only "district" names one. InvalidInput with a clear code otherwise."""
+    from accounts.selectors import district_id_clean
+
+    district_id = district_id_clean(district_id)
+    eligibility = eligibility or (
+        Eligibility.DISTRICT if district_id is not None else Eligibility.CITY
+    )
+    if eligibility not in Eligibility.values:
+        raise InvalidInput(_("Unknown eligibility."), code="bad_eligibility")
+    if eligibility == Eligibility.DISTRICT and district_id is None:
+        raise InvalidInput(district_required_message, code="district_required")
+    if eligibility != Eligibility.DISTRICT and district_id is not None:
+        raise InvalidInput(district_only_message, code="district_needs_district_eligibility")
+    return eligibility, district_id
 
 
 def verify_url() -> str:
@@ -113,4 +134,3 @@ def eligibility_notice(user, *, eligibility: str, district_id: int | None) -> Do
     except DomainError as exc:
         return exc
     return None
-
