@@ -246,11 +246,24 @@ def browser():
             yield b
         finally:
             b.close()
-            # ORM calls a test made beside Playwright's event loop hold connections of their
-            # own: give them back to the pool, or later tests wait for a connection in vain.
-            from django.db import connections
+            _close_connections_beside_playwright()
 
-            connections.close_all()
+
+def _close_connections_beside_playwright() -> None:
+    """ORM calls a test made beside Playwright's event loop hold connections of their own:
+    give them back to the pool, or later tests wait for a connection in vain. Django sees the
+    loop and calls this async-unsafe; it is not, it is this thread's own connection."""
+    from django.db import connections
+
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        connections.close_all()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture

@@ -26,3 +26,11 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="birge-test-media-"))
+
+# The suite's own process holds more connections than a web worker: connections opened beside
+# Playwright's event loop and by in-process socket tests stay checked out until their test
+# ends. A full run exhausted the default 20 once (a browser test waited 10 s in vain).
+if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = max(  # noqa: F405
+        DATABASES["default"]["OPTIONS"]["pool"]["max_size"], 50  # noqa: F405
+    )
