@@ -770,53 +770,63 @@ def initiative_decide(request, pk: int):
     return redirect(initiative.get_absolute_url())
 
 
+def _dossier_post(request, pk: int, *, form_class, form_key: str, add, done: str, anchor: str):
+    """A form posted on the initiative's page (a dossier document, a progress report): an
+    invalid form or a refused service call re-renders the page with the form's errors."""
+    initiative = _get_initiative_or_404(request, pk)
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        context = _initiative_context(request, initiative, **{form_key: form})
+        return render(request, "communities/initiative_detail.html", context, status=400)
+    try:
+        add(initiative, form.cleaned_data)
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        context = _initiative_context(request, initiative, **{form_key: form})
+        return render(request, "communities/initiative_detail.html", context, status=exc.status)
+    messages.success(request, done)
+    return redirect(initiative.get_absolute_url() + anchor)
+
+
 @login_required
 @require_POST
 def attachment_upload(request, pk: int):
-    initiative = _get_initiative_or_404(request, pk)
-    form = AttachmentForm(request.POST, request.FILES)
-    if not form.is_valid():
-        context = _initiative_context(request, initiative, attachment_form=form)
-        return render(request, "communities/initiative_detail.html", context, status=400)
-    try:
-        services.attachment_add(
+    return _dossier_post(
+        request,
+        pk,
+        form_class=AttachmentForm,
+        form_key="attachment_form",
+        add=lambda initiative, data: services.attachment_add(
             actor=request.user,
             initiative_id=initiative.pk,
-            title=form.cleaned_data["title"],
-            kind=form.cleaned_data["kind"],
-            upload=form.cleaned_data["file"],
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        context = _initiative_context(request, initiative, attachment_form=form)
-        return render(request, "communities/initiative_detail.html", context, status=exc.status)
-    messages.success(request, _("The document is added to the dossier."))
-    return redirect(initiative.get_absolute_url() + "#dossier")
+            title=data["title"],
+            kind=data["kind"],
+            upload=data["file"],
+        ),
+        done=_("The document is added to the dossier."),
+        anchor="#dossier",
+    )
 
 
 @login_required
 @require_POST
 def progress_add(request, pk: int):
     """A progress report (percent, note, photo) by an official or a community lead."""
-    initiative = _get_initiative_or_404(request, pk)
-    form = ProgressForm(request.POST, request.FILES)
-    if not form.is_valid():
-        context = _initiative_context(request, initiative, progress_form=form)
-        return render(request, "communities/initiative_detail.html", context, status=400)
-    try:
-        services.initiative_progress_add(
+    return _dossier_post(
+        request,
+        pk,
+        form_class=ProgressForm,
+        form_key="progress_form",
+        add=lambda initiative, data: services.initiative_progress_add(
             actor=request.user,
             initiative_id=initiative.pk,
-            percent=form.cleaned_data["percent"],
-            note=form.cleaned_data["note"],
-            photo=form.cleaned_data["photo"],
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        context = _initiative_context(request, initiative, progress_form=form)
-        return render(request, "communities/initiative_detail.html", context, status=exc.status)
-    messages.success(request, _("The progress is reported."))
-    return redirect(initiative.get_absolute_url() + "#progress")
+            percent=data["percent"],
+            note=data["note"],
+            photo=data["photo"],
+        ),
+        done=_("The progress is reported."),
+        anchor="#progress",
+    )
 
 
 def attachment_download(request, pk: int, attachment_id: int):
