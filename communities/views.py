@@ -31,6 +31,7 @@ from accounts.permissions import (
 )
 from civic.errors import Conflict, DomainError, InvalidInput
 from civic.realtime import now_seq
+from civic.templatetags.numbers import format_percent
 from civic.views import domain_error_response
 
 from . import services
@@ -534,7 +535,7 @@ def _status_with_progress(initiative: Initiative) -> str:
     percent = getattr(initiative, "progress_percent", None)
     if initiative.status != Initiative.Status.IN_PROGRESS or percent is None:
         return status
-    return _("%(status)s · %(percent)s %%") % {"status": status, "percent": percent}
+    return _("%(status)s · %(percent)s") % {"status": status, "percent": format_percent(percent, 0)}
 
 
 def _initiative_context(request, initiative: Initiative, **extra) -> dict:
@@ -706,6 +707,8 @@ def initiative_support(request, pk: int):
         result = services.support_add(actor=request.user, initiative_id=initiative.pk)
     except DomainError as exc:
         return _initiative_error(request, initiative, exc)
+    if request.headers.get("HX-Request"):
+        return _support_region(request, initiative.pk)
     if result.changed:
         messages.success(request, _("Thank you for your support!"))
     return redirect(initiative.get_absolute_url())
@@ -719,9 +722,19 @@ def initiative_unsupport(request, pk: int):
         result = services.support_remove(actor=request.user, initiative_id=initiative.pk)
     except DomainError as exc:
         return _initiative_error(request, initiative, exc)
+    if request.headers.get("HX-Request"):
+        return _support_region(request, initiative.pk)
     if result.changed:
         messages.success(request, _("Your support is withdrawn."))
     return redirect(initiative.get_absolute_url())
+
+
+def _support_region(request, pk: int):
+    """The support region alone, as it is now (htmx swaps it in place of the old one)."""
+    initiative = _get_initiative_or_404(request, pk)
+    return render(
+        request, "communities/_support_box.html", _initiative_context(request, initiative)
+    )
 
 
 @login_required

@@ -523,6 +523,8 @@ def _question_citizen_action(request, pk: int, action: str):
         if action == "vote":
             up = request.POST.get("up", "1") != "0"
             question_vote(actor=request.user, question_id=pk, up=up)
+            if request.headers.get("HX-Request"):
+                return _question_row(request, question)
         else:
             flag_create(actor=request.user, question_id=pk, reason=_reason(request))
             messages.success(request, str(QUESTION_NOTES[action]))
@@ -533,6 +535,16 @@ def _question_citizen_action(request, pk: int, action: str):
         context = _session_context(request, session, action_error=exc.message)
         return render(request, "dialogue/session.html", context, status=exc.status)
     return redirect(f"{question.session.get_absolute_url()}#question-{question.pk}")
+
+
+def _question_row(request, question):
+    """One published question as the list shows it, after an upvote (htmx swaps it in)."""
+    session = _session_or_404(question.session_id)
+    context = _session_context(request, session)
+    row = next((q for q in context["published"] if q["id"] == question.pk), None)
+    if row is None:
+        return redirect(f"{session.get_absolute_url()}#question-{question.pk}")
+    return render(request, "dialogue/_question.html", {**context, "q": row, "list": "published"})
 
 
 # --- Reports (moderators) ---------------------------------------------------------------------

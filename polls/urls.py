@@ -12,6 +12,7 @@ urlpatterns = [
     path("manage/", views.manage_list, name="manage_list"),
     path("manage/new/", views.manage_create, name="manage_create"),
     path("manage/<int:poll_id>/", views.manage_detail, name="manage_detail"),
+    path("manage/<int:poll_id>/edit/", views.manage_edit, name="manage_edit"),
     path("manage/<int:poll_id>/do/<str:action>/", views.manage_action, name="manage_action"),
     path("manage/<int:poll_id>/codes/", views.manage_codes, name="manage_codes"),
     path("manage/<int:poll_id>/codes/<uuid:batch>/", views.codes_print, name="codes_print"),

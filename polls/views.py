@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import is_official
@@ -32,12 +33,14 @@ from .selectors import (
 from .services import (
     ChoiceInput,
     PollInput,
+    PollNotDraft,
     event_codes_generate,
     event_codes_revoke,
     poll_close,
     poll_create,
     poll_open,
     poll_schedule,
+    poll_update,
     vote_cast,
 )
 
@@ -127,50 +130,103 @@ def manage_list(request):
     return render(request, "polls/manage_list.html", {"polls": polls})
 
 
-@_official_only
-@require_http_methods(["GET", "POST"])
-def manage_create(request):
-    form = PollForm(request.POST or None)
-    formset = ChoiceFormSet(request.POST or None, prefix="choices")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
-        choices = [
-            ChoiceInput(
-                f.cleaned_data["label_kk"], f.cleaned_data["label_ru"], f.cleaned_data["label_en"]
-            )
-            for f in formset
-            if any(f.cleaned_data.get(k) for k in ("label_kk", "label_ru", "label_en"))
-        ]
-        d = form.cleaned_data
-        data = PollInput(
-            title_kk=d["title_kk"],
-            title_ru=d["title_ru"],
-            title_en=d["title_en"],
-            description_kk=d["description_kk"],
-            description_ru=d["description_ru"],
-            description_en=d["description_en"],
-            choices=choices,
-            kind=d["kind"],
-            max_choices=d["max_choices"],
-            district_id=d["district"].pk if d["district"] else None,
-            eligibility=d["eligibility"],
-            opens_at=d["opens_at"],
-            closes_at=d["closes_at"],
-            results_visibility=d["results_visibility"],
-            allow_vote_change=d["allow_vote_change"],
-            secret_ballot=d["secret_ballot"],
-            ballot_mode=d["ballot_mode"],
+def _poll_input(form, formset) -> PollInput:
+    choices = [
+        ChoiceInput(
+            f.cleaned_data["label_kk"], f.cleaned_data["label_ru"], f.cleaned_data["label_en"]
         )
+        for f in formset
+        if any(f.cleaned_data.get(k) for k in ("label_kk", "label_ru", "label_en"))
+    ]
+    d = form.cleaned_data
+    return PollInput(
+        title_kk=d["title_kk"],
+        title_ru=d["title_ru"],
+        title_en=d["title_en"],
+        description_kk=d["description_kk"],
+        description_ru=d["description_ru"],
+        description_en=d["description_en"],
+        choices=choices,
+        kind=d["kind"],
+        max_choices=d["max_choices"],
+        district_id=d["district"].pk if d["district"] else None,
+        eligibility=d["eligibility"],
+        opens_at=d["opens_at"],
+        closes_at=d["closes_at"],
+        results_visibility=d["results_visibility"],
+        allow_vote_change=d["allow_vote_change"],
+        secret_ballot=d["secret_ballot"],
+        ballot_mode=d["ballot_mode"],
+    )
+
+
+def _poll_initial(poll: Poll) -> tuple[dict, list[dict]]:
+    """A draft's values as the form's initial data (its times in Almaty time)."""
+    from django.utils import timezone
+
+    fields = {
+        name: getattr(poll, name)
+        for name in (
+            "title_kk", "title_ru", "title_en", "description_kk", "description_ru",
+            "description_en", "kind", "max_choices", "results_visibility",
+            "allow_vote_change", "secret_ballot", "ballot_mode", "eligibility",
+        )
+    }  # fmt: skip
+    fields["district"] = poll.district
+    for name in ("opens_at", "closes_at"):
+        value = getattr(poll, name)
+        fields[name] = timezone.localtime(value) if value else None
+    choices = [
+        {"label_kk": c.label_kk, "label_ru": c.label_ru, "label_en": c.label_en}
+        for c in poll.choices.all()
+    ]
+    return fields, choices
+
+
+def _poll_form_page(request, poll: Poll | None):
+    """The new-poll page, and the same page for changing a draft."""
+    initial, choices = _poll_initial(poll) if poll is not None else ({}, [])
+    form = PollForm(request.POST or None, initial=initial or None)
+    formset = ChoiceFormSet(request.POST or None, prefix="choices", initial=choices or None)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        data = _poll_input(form, formset)
         try:
-            poll = poll_create(actor=request.user, data=data)
+            if poll is None:
+                poll = poll_create(actor=request.user, data=data)
+            else:
+                poll = poll_update(actor=request.user, poll_id=poll.pk, data=data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("The poll is saved as a draft."))
+            messages.success(
+                request,
+                _("The poll is saved as a draft.") if not initial else _("The draft is saved."),
+            )
             return redirect("polls:manage_detail", poll_id=poll.pk)
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "polls/manage_form.html", {"form": form, "formset": formset}, status=status
+        request,
+        "polls/manage_form.html",
+        {"form": form, "formset": formset, "poll": poll},
+        status=status,
     )
+
+
+@_official_only
+@require_http_methods(["GET", "POST"])
+def manage_create(request):
+    return _poll_form_page(request, None)
+
+
+@_official_only
+@require_http_methods(["GET", "POST"])
+def manage_edit(request, poll_id: int):
+    poll = poll_get(poll_id=poll_id, user=request.user)
+    if poll is None:
+        raise Http404
+    if poll.status != Poll.Status.DRAFT:
+        return domain_error_response(request, PollNotDraft(code="poll_not_draft"))
+    return _poll_form_page(request, poll)
 
 
 @_official_only
@@ -185,20 +241,35 @@ def manage_detail(request, poll_id: int):
 
 
 ACTIONS = {"schedule": poll_schedule, "open": poll_open, "close": poll_close}
+# Actions that cannot be undone are confirmed: the page's button only asks (a <details> with a
+# second button, no JavaScript needed); a post without confirm=yes shows a confirmation page.
+CONFIRMED = {"open", "close"}
+ACTION_DONE = {
+    "schedule": _lazy("The poll is scheduled: it opens by itself at its opening time."),
+    "open": _lazy("The poll is open: people can vote now."),
+    "close": _lazy("The poll is closed: its result is final."),
+}
 
 
 @_official_only
-@require_POST
+@require_http_methods(["GET", "POST"])
 def manage_action(request, poll_id: int, action: str):
     service = ACTIONS.get(action)
     if service is None:
         raise Http404
+    if action in CONFIRMED and (request.method == "GET" or request.POST.get("confirm") != "yes"):
+        poll = poll_get(poll_id=poll_id, user=request.user)
+        if poll is None:
+            raise Http404
+        return render(request, "polls/manage_confirm.html", {"poll": poll, "action": action})
+    if request.method == "GET":
+        return redirect("polls:manage_detail", poll_id=poll_id)
     try:
         service(actor=request.user, poll_id=poll_id)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Done."))
+        messages.success(request, ACTION_DONE[action])
     return redirect("polls:manage_detail", poll_id=poll_id)
 
 

@@ -60,6 +60,7 @@
     });
     node.querySelectorAll("form[data-action]").forEach(function (form) {
       form.setAttribute("action", form.getAttribute("data-action").replace("/0/", "/" + q.id + "/"));
+      if (form.hasAttribute("hx-post")) form.setAttribute("hx-post", form.getAttribute("action"));
     });
     node.querySelectorAll("input[data-value]").forEach(function (input) {
       var value = q[input.getAttribute("data-value")];
@@ -89,6 +90,11 @@
       fill(row, q);
       var here = list.children[i] || null;
       if (here !== row) list.insertBefore(row, here);
+      // A new row's upvote acts in place (hx-post) once htmx has seen it.
+      if (window.htmx && !row.hasAttribute("data-hx-ready")) {
+        row.setAttribute("data-hx-ready", "");
+        window.htmx.process(row);
+      }
     });
     Object.keys(existing).forEach(function (key) { existing[key].remove(); });
     setEmpty(list.id, items.length === 0);
@@ -136,6 +142,16 @@
     root.setAttribute("data-seq", String(msg.seq));
     root.dispatchEvent(new CustomEvent("questions:applied", { detail: msg }));
   }
+
+  // An upvote answered in place (htmx swaps the server-rendered row): remember its state, so
+  // the next live update draws the row the same way.
+  document.addEventListener("htmx:load", function (event) {
+    var row = event.detail && event.detail.elt;
+    if (!row || !row.getAttribute || !row.getAttribute("data-question-id")) return;
+    var id = parseInt(row.getAttribute("data-question-id"), 10);
+    var pressed = row.querySelector('form[data-show-if="voted"]');
+    if (pressed) voted[id] = !pressed.hidden;
+  });
 
   BirgeLive.connect("/ws/dialogue/sessions/" + sessionId + "/", {
     stream: "questions",

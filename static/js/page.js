@@ -18,6 +18,10 @@
       printers[i].addEventListener("click", function () { window.print(); });
     }
   }
+  // Fragments swapped in by htmx (a support button, an upvote) carry their bars too.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target) applyWidths(event.detail.target);
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

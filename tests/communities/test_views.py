@@ -452,7 +452,8 @@ def test_support_via_post_counts_once_and_can_be_withdrawn(client, citizen):
     assert Support.objects.filter(initiative=initiative, user=citizen).count() == 1
     page = html_of(client.get(initiative.get_absolute_url()))
     assert re.search(r"<strong data-supports>1</strong>", page)
-    assert "Withdraw my support" in page
+    assert 'aria-pressed="true"' in page
+    assert "Press again to withdraw your support." in page
     client.post(url("initiatives:unsupport", pk=initiative.pk))
     initiative.refresh_from_db()
     assert initiative.supports_count == 0
