@@ -435,6 +435,15 @@ def community_decide(request, slug: str):
     except DomainError as exc:
         if exc.status == 403:
             return domain_error_response(request, exc)
+        if request.POST.get("from") == "review":
+            # Refused from the moderators' queue: the queue again, the error on that very item
+            # with the reason field focused, not the community's page with the field far below.
+            error = {
+                "pk": community.pk,
+                "message": exc.message,
+                "reason": request.POST.get("reason", ""),
+            }
+            return _review_page(request, decide_error=error, status=exc.status)
         return _community_error(request, community, exc, decision_form=form)
     messages.success(request, _("The decision is recorded."))
     return redirect(_safe_next(request, community.get_absolute_url()))
@@ -446,8 +455,14 @@ def community_review(request):
         require_moderator(request.user)
     except DomainError as exc:
         return domain_error_response(request, exc)
+    return _review_page(request)
+
+
+def _review_page(request, *, decide_error: dict | None = None, status: int = 200):
     pending = communities_pending_review().prefetch_related("districts")
-    page = _page(request, pending)
+    # A refused decision comes back by POST: its queue page is the one it was sent from.
+    number = request.POST.get("page") if request.method == "POST" else request.GET.get("page")
+    page = Paginator(pending, PAGE_SIZE).get_page(number)
     return render(
         request,
         "communities/review.html",
@@ -456,7 +471,9 @@ def community_review(request):
             "page_obj": page,
             "query": _query_without_page(request),
             "decision_form": CommunityDecisionForm(),
+            "decide_error": decide_error,
         },
+        status=status,
     )
 
 

@@ -3,7 +3,14 @@
 Demo accounts with known passwords are only created in demo mode (BIRGE_DEMO_MODE, on by
 default in the embedded mode, off in production). Under production settings the command
 refuses to run at all unless the operator turned demo mode on explicitly.
+
+The routine INFO logs of the services and of eager Celery tasks (some 190 lines) are held back
+while seeding (-v 2 shows them), and the table of demo accounts comes last, with each account's
+roles read back from the database (groups, superuser flag, community leads).
 """
+
+import contextlib
+import logging
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -16,7 +23,7 @@ from accounts.models import District, Role, User
 from accounts.services import role_grant
 from budgets.demo import seed_budgets
 from communities.demo import seed_communities
-from communities.models import Community
+from communities.models import Community, Membership
 from dialogue.demo import seed_dialogue
 from polls.demo import demo_residents, seed_initiative_poll, seed_polls
 from residents.demo import seed_residents
@@ -94,16 +101,21 @@ class Command(BaseCommand):
                 "on purpose."
             )
         # Demo notifications are stored in the app, not mailed (to the console or anyone).
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            self._seed()
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+            _quiet_logs(options.get("verbosity", 1) < 2),
+        ):
+            accounts = self._seed()
+        if accounts:
+            self._print_accounts(accounts)
 
     @transaction.atomic
-    def _seed(self):
+    def _seed(self) -> list[tuple[str, str]]:
         created = ensure_districts(District)
         self.stdout.write(f"Districts: {District.objects.count()} ({created} new)")
         self._communities()
         if settings.DEMO_MODE:
-            self._accounts()
+            accounts = self._accounts()
             official = User.objects.get(email="official@demo.birge.kz")
             moderator = User.objects.get(email="moderator@demo.birge.kz")
             citizen = User.objects.get(email="citizen@demo.birge.kz")
@@ -132,8 +144,9 @@ class Command(BaseCommand):
             # After the communities (the tram depot's initiative goes on the ballot) and the
             # register (the 2027 round's voters are verified residents of the city).
             seed_budgets(official=official, voters=voters, stdout=self.stdout)
-        else:
-            self.stdout.write("Demo mode is off: no demo accounts or votes created.")
+            return accounts
+        self.stdout.write("Demo mode is off: no demo accounts or votes created.")
+        return []
 
     def _communities(self):
         for slug, name, kind, description, district_slugs in DEMO_COMMUNITIES:
@@ -149,8 +162,8 @@ class Command(BaseCommand):
             community.districts.set(District.objects.filter(slug__in=district_slugs))
         self.stdout.write(f"Communities: {Community.objects.count()}")
 
-    def _accounts(self):
-        rows = []
+    def _accounts(self) -> list[tuple[str, str]]:
+        credentials = []
         for email, password, name, district_slug, roles, superuser in DEMO_ACCOUNTS:
             user = User.objects.filter(email=email).first()
             if user is None:
@@ -167,8 +180,49 @@ class Command(BaseCommand):
             )
             for role in roles:
                 role_grant(actor=None, user=user, role=role)
-            rows.append((email, password, ", ".join(r.value for r in roles) or "citizen"))
-        self.stdout.write("\nDemo accounts (demo mode only):")
+            credentials.append((email, password))
+        return credentials
+
+    def _print_accounts(self, credentials: list[tuple[str, str]]) -> None:
+        rows = [(email, password, account_roles(email)) for email, password in credentials]
         width = max(len(r[0]) for r in rows)
+        self.stdout.write("\nDemo accounts (demo mode only; sign in at /en/accounts/login/):")
+        self.stdout.write(f"  {'e-mail':<{width}}  {'password':<22}  roles")
         for email, password, roles in rows:
             self.stdout.write(f"  {email:<{width}}  {password:<22}  {roles}")
+
+
+def account_roles(email: str) -> str:
+    """What the account can do, read from the database rather than from DEMO_ACCOUNTS."""
+    user = User.objects.get(email=email)
+    roles = []
+    if user.is_superuser:
+        roles.append("administrator (Django admin)")
+    groups = set(user.groups.values_list("name", flat=True))
+    roles += [role.value for role in Role if role.value in groups]
+    leads = Membership.objects.filter(
+        user=user, role=Membership.Role.LEAD, state=Membership.State.ACTIVE
+    ).select_related("community")
+    if not roles:
+        roles.append("citizen")
+    roles += [f"lead of {m.community.slug}" for m in leads]
+    return ", ".join(roles)
+
+
+@contextlib.contextmanager
+def _quiet_logs(quiet: bool):
+    """Hold back INFO logs (services, eager Celery tasks) while seeding; warnings still show."""
+    if not quiet:
+        yield
+        return
+    previous = logging.root.manager.disable
+    kombu = logging.getLogger("kombu.connection")
+    kombu_level = kombu.level
+    # Eager tasks build a producer with no broker URL, and kombu warns about it every time.
+    kombu.setLevel(logging.ERROR)
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+        kombu.setLevel(kombu_level)
