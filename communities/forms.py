@@ -124,13 +124,18 @@ class InitiativeForm(forms.Form):
         label=_("Latitude"),
         max_length=20,
         required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "43.238"}),
+        # data-map-lat/-lng: the map picker (static/js/map.js) fills them; typed values move it.
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "placeholder": "43.238", "data-map-lat": ""}
+        ),
     )
     longitude = forms.CharField(
         label=_("Longitude"),
         max_length=20,
         required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "76.945"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "placeholder": "76.945", "data-map-lng": ""}
+        ),
         help_text=_("Optional: where in Almaty, to show the initiative on the map."),
     )
     budget_kzt = forms.CharField(

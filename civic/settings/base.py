@@ -396,6 +396,22 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- Maps ------------------------------------------------------------------------------------
+# Leaflet's tile server ({z}/{x}/{y} template) and the attribution its licence asks for (HTML).
+# Empty, or unreachable from the reader's browser, the maps draw the district outlines Birge
+# ships (static/geo/almaty-districts.geojson) instead. The CSP's img-src allows its host.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+    "contributors",
+)
+_tile_url = urlsplit(MAP_TILE_URL)
+# A {s} subdomain template becomes a wildcard: a.tile..., b.tile... are all allowed.
+MAP_TILE_ORIGIN = (
+    f"{_tile_url.scheme}://{_tile_url.netloc.replace('{s}', '*')}" if _tile_url.netloc else ""
+)
+
 # --- Security (hardened further in production.py) --------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the API client reads it to send X-CSRFToken
@@ -406,13 +422,13 @@ CSRF_FAILURE_VIEW = "civic.views.csrf_failure"
 # Content-Security-Policy on every response (django-csp). Pages carry no inline script, style
 # or event handler: behaviour and bar widths come from static files (static/js/page.js).
 # 'self' in connect-src covers the same host's ws:/wss: (CSP Level 3). Map tiles come from
-# OpenStreetMap; data: images are the vendored stylesheets' icons.
+# MAP_TILE_URL's host (Maps, above); data: images are the vendored stylesheets' icons.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "https://tile.openstreetmap.org"],
+        "img-src": ["'self'", "data:", *([MAP_TILE_ORIGIN] if MAP_TILE_ORIGIN else [])],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
