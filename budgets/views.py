@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import is_official
 from civic.errors import DomainError
 from civic.realtime import now_seq
+from civic.templatetags.numbers import format_number, format_percent
 from civic.views import domain_error_response
 
 from . import services
@@ -44,22 +45,14 @@ PROGRESS_PHOTOS = 4
 
 
 def group(n) -> str:
-    """An integer grouped the way the current language writes it."""
-    if n is None:
-        return "—"
-    return formats.number_format(int(n), decimal_pos=0, use_l10n=True, force_grouping=True)
+    """An integer grouped the way the current language writes it (civic's one number format)."""
+    return format_number(None if n is None else int(n))
 
 
 def money(n) -> str:
     if n is None:
         return "—"
     return _("%(amount)s ₸") % {"amount": group(n)}
-
-
-def percent(value) -> str | None:
-    if value is None:
-        return None
-    return formats.number_format(value, decimal_pos=1, use_l10n=True)
 
 
 def _separators() -> dict:
@@ -149,7 +142,7 @@ def _live_context(budget_round: BudgetRound, user) -> dict:
         "seq": seq,
         "ballots": ballots,
         "ballots_text": group(ballots),
-        "turnout_text": percent(snap["turnout_pct"]),
+        "turnout_text": None if snap["turnout_pct"] is None else format_percent(snap["turnout_pct"]),
         "results_visible": snap["results_visible"],
         "rows": rows,
     }
@@ -203,7 +196,7 @@ def _progress(rows: list[dict], user) -> list[dict]:
                 :PROGRESS_UPDATES
             ]
         ] + [
-            {"at": u.created_at, "text": f"{u.percent}\u202f%" + (f" · {u.note}" if u.note else "")}
+            {"at": u.created_at, "text": format_percent(u.percent, 0) + (f" · {u.note}" if u.note else "")}
             for u in work["updates"]
         ]
         updates = sorted(updates, key=lambda u: u["at"], reverse=True)[:PROGRESS_UPDATES]

@@ -33,6 +33,7 @@ from communities.services import RESPONSE_MAX, initiative_transition
 from polls.models import EventCode, Poll
 from polls.selectors import poll_get, poll_results_for, results_rows
 
+from .charts import dashboard_charts
 from .models import Export
 from .permissions import exports_visible_to, require_dashboard, require_exports
 from .selectors import audience_of, dashboard_snapshot, officials_see_results
@@ -282,6 +283,7 @@ def _index_context(request, **extra) -> dict:
         ],
         "threads_waiting": group_digits(dialogue["threads_waiting"]),
         "open_flags": group_digits(dialogue["open_flags"]),
+        **dashboard_charts(),  # participation by district, turnout over time (dashboard/charts.py)
         "can_decide": is_official(request.user),
         "js_text": _js_text(lang, names),
         "response_max": RESPONSE_MAX,

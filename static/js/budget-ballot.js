@@ -86,7 +86,7 @@
 
     function percent(v) {
       if (v === null || v === undefined) return "—";
-      return Number(v).toFixed(1).replace(".", decimal);
+      return Number(v).toFixed(1).replace(".", decimal) + "\u202f%";
     }
 
     function apply(msg) {

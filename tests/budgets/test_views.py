@@ -300,10 +300,13 @@ def test_results_show_both_rules_with_reasons_and_the_spent_chart(client):
     row_c = html.split(f'<tr data-project="{c}"')[1].split("</tr>")[0]
     assert "Funded with the money left after the equal shares were spent" in row_c
     assert "Not funded: did not fit the remaining budget" in row_c
-    # The chart: a segment per funded project, its width the share of the budget.
-    assert re.search(r'class="budget-segment c0" data-width="21\.62"', html)  # 400/1850
+    # The chart (civic/charts.py): a segment per funded project, its width the share of the
+    # budget (of the bar's 319 units), first in the palette's first colour; its data table.
+    svg = re.search(r'<svg class="chart-svg chart-stack".*?</svg>', html, re.S).group(0)
+    first = re.search(r'width="([\d.]+)" height="28" fill="#0072B2"', svg)
+    assert first and abs(float(first.group(1)) - 319 * 400 / 1850) < 0.1
     assert "projects funded: 2; 1,300,000,000 ₸ of 1,850,000,000 ₸ spent" in html
-    assert "Left unspent — 550,000,000 ₸" in html
+    assert '<th scope="row">Left unspent</th><td class="num">550,000,000 ₸</td>' in html
     html = client.get(f"/ru/budgets/{budget_round.pk}/").content.decode()
     assert "1\xa0300\xa0000\xa0000 ₸" in html
 

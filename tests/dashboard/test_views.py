@@ -168,7 +168,8 @@ def test_staff_see_the_dashboard_in_their_language(client, request, poll, lang, 
     assert url("projector", lang, poll_id=poll.pk) in html
     # Tallies, the turnout timeline and the districts are in the page without JavaScript.
     assert 'data-field="total">3<' in html
-    assert html.count("<rect ") == 30
+    timeline = html.split('data-field="timeline"')[1].split("</svg>")[0]
+    assert timeline.count("<rect ") == 30
     almaly = district("almaly")
     assert getattr(almaly, f"name_{lang}") in html
     # Only officials get the decision forms and the exports link.
@@ -430,8 +431,12 @@ def test_a_secret_ballot_shows_and_exports_no_district_figures(client, official,
     client.force_login(official)
     html = client.get(url("index")).content.decode()
     assert "Secret ballot: no district figures." in html
-    cards = html.split('<template id="tpl-poll">')[0]
+    # The poll cards (the city-wide chart below them lists every district, with the secret
+    # ballots not counted: see tests/dashboard/test_charts.py).
+    cards = html.split('<template id="tpl-poll">')[0].split('id="participation"')[0]
     assert "Participation by district" not in cards
+    city = html.split('id="participation"')[1].split("</section>")[0]
+    assert "<title>Almaly District: 0</title>" in city
     # (The script's texts name every district once, for polls that show them.)
     for d in District.objects.all():
         assert d.name_en not in cards
