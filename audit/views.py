@@ -16,6 +16,7 @@ from civic.errors import DomainError, NotFound
 from civic.validation import parse_id
 from civic.views import domain_error_response
 
+from .describe import describe_all, kind_label
 from .permissions import require_audit_reader
 from .selectors import SYSTEM, audit_actions, audit_actors, audit_entries
 from .services import audit_log_export
@@ -65,8 +66,8 @@ def index(request):
         "audit/index.html",
         {
             "page": page,
-            "entries": page.object_list,
-            "actions": audit_actions(),
+            "entries": describe_all(list(page.object_list)),
+            "actions": [(name, kind_label(name)) for name in audit_actions()],
             "actors": audit_actors(),
             "action": action,
             "actor": str(actor or ""),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import translation
 
+from .links import url_in_language
 from .messages import render
 from .models import Notification
 
@@ -14,14 +16,15 @@ def notifications_of(user) -> QuerySet:
 
 
 def notification_row(n: Notification) -> dict:
-    url = n.url or ""
+    # The link in the reader's language (the row keeps it without one); only a path on this
+    # site becomes a link: never another host, never a scheme.
+    link = url_in_language(n.url or "", translation.get_language() or "")
     return {
         "id": n.pk,
         "subject": render(n.kind, n.params)[0],
         "response": n.params.get("response", ""),
-        "url": url,
-        # Only a path on this site becomes a link: never another host, never a scheme.
-        "link": url if url.startswith("/") and not url.startswith("//") else "",
+        "url": link,
+        "link": link,
         "created_at": n.created_at,
         "read": n.read_at is not None,
     }

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 
+from .links import url_in_language, url_neutral
 from .messages import render
 from .models import Notification, PendingTask
 
@@ -124,7 +125,10 @@ def notification_store(
     try:
         with transaction.atomic():
             return Notification.objects.get_or_create(
-                user=user, key=key, defaults={"kind": kind, "params": params, "url": url}
+                user=user,
+                key=key,
+                # Kept without a language: each reader gets it in theirs.
+                defaults={"kind": kind, "params": params, "url": url_neutral(url)},
             )
     except IntegrityError:  # made at the same moment by a concurrent run
         return Notification.objects.get(user=user, key=key), False
@@ -149,10 +153,12 @@ def notification_email(*, notification_id: int) -> bool:
         user = note.user
         if not (user.email and user.is_active):
             return False
-        with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        language = user.preferred_language or settings.LANGUAGE_CODE
+        with translation.override(language):
             subject, body = render(note.kind, note.params)
-            if note.url:
-                body += "\n\n" + settings.SITE_URL.rstrip("/") + note.url
+            link = url_in_language(note.url, language)
+            if link:
+                body += "\n\n" + settings.SITE_URL.rstrip("/") + link
         send_mail(
             one_line(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject), body, None, [user.email]
         )
