@@ -25,6 +25,7 @@ import logging
 import time
 import weakref
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -78,6 +79,11 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
     async def snapshot(self) -> dict[str, Any] | None:
         return None
 
+    def render_target(self) -> tuple[str, int, str] | None:
+        """(topic, item, group) whose fragments a snapshot carries, rendered in the socket's
+        language as the ticker renders that group's updates; None for data only."""
+        return None
+
     # --- Lifecycle --------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
@@ -118,6 +124,9 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         # Accept first, then close with a code, so the browser sees why it was refused.
         await self.accept()
+        # The reader's language (?lang=xx from the page): fragments and texts come in it.
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.lang = realtime.page_language((query.get("lang") or [""])[0])
         try:
             await self.authorize()
         except DomainError as exc:
@@ -156,7 +165,8 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
     # --- The channel layer ------------------------------------------------------------------
 
     async def _wanted_groups(self) -> set[str]:
-        groups = set(await self.groups_for())
+        # One group per audience and language: every socket in it gets the same rendered text.
+        groups = {realtime.lang_group(group, self.lang) for group in await self.groups_for()}
         if self.user_id is not None:
             groups.add(realtime.user_group(self.user_id))
         return groups
@@ -264,8 +274,15 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         if recheck and not await self.recheck_rights(snapshot_follows=True):
             return
         message = await self.snapshot()
-        if message is not None:
-            await self.send_json(message)
+        if message is None:
+            return
+        target = self.render_target()
+        if target is not None:
+            topic, item_id, group = target
+            message = await database_sync_to_async(realtime.render_message)(
+                topic, item_id, group, message, self.lang
+            )
+        await self.send_json(message)
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         if self._closing and not close:

@@ -23,6 +23,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,95 @@ _dependents: dict[str, list[tuple[str, int]]] = {}
 def register_topic(topic: str, compute: Compute) -> None:
     """`compute(item_id, seq)` returns [(group, message), ...] built from committed state."""
     _topics[topic] = compute
+
+
+# --- Server-rendered fragments ---------------------------------------------------------------
+#
+# A live page is kept current by swapping in HTML the server renders with the same templates
+# as the page's first render (static/js/live-socket.js swaps every element by id). A topic
+# with a renderer is sent to one group per audience and language: the tick renders each
+# audience's message once per language, never once per socket, and every socket in a group
+# receives the same text. The data fields stay beside the fragments for API clients.
+
+Render = Callable[[int, str, dict[str, Any], dict[str, Any]], dict[str, str]]
+_renderers: dict[str, list[Render]] = {}
+
+
+def register_fragments(topic: str, render: Render) -> None:
+    """`render(item_id, group, message, memo)` returns {dom id: html} in the active language
+    (the ticker and the snapshots call it under translation.override(lang)); the key
+    "_announce" holds a sentence for screen readers. `memo` is shared by the renders of one
+    push (every audience, language and renderer): load the item once there. A topic may
+    have several renderers (the poll page's and the projector's fragments)."""
+    if render not in _renderers.setdefault(topic, []):
+        _renderers[topic].append(render)
+
+
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def page_language(lang: str | None) -> str:
+    """A socket's language from its ?lang=: one of LANGUAGES, else the default."""
+    lang = (lang or "")[:2]
+    return lang if lang in languages() else settings.LANGUAGE_CODE
+
+
+def lang_group(group: str, lang: str) -> str:
+    """The channel group of `group`'s sockets that read `lang`."""
+    return f"{group}.{lang}"
+
+
+def with_fragments(message: dict[str, Any], html: dict[str, str], *, announce: str = "") -> dict:
+    """`message` with its fragments (and the sentence a screen reader may announce) added: in
+    the payload, or beside the fields of a flat message (poll results)."""
+    extra = {"html": html}
+    if announce:
+        extra["announce"] = announce
+    if isinstance(message.get("payload"), dict):
+        return {**message, "payload": {**message["payload"], **extra}}
+    return {**message, **extra}
+
+
+def render_message(
+    topic: str, item_id: int, group: str, message: dict, lang: str, memo: dict | None = None
+) -> dict:
+    """`message` with its fragments rendered in `lang` (unchanged if `topic` has none)."""
+    renders = _renderers.get(topic)
+    if not renders or message is None:
+        return message
+    memo = {} if memo is None else memo
+    html: dict[str, str] = {}
+    with translation.override(lang):
+        for render in renders:
+            html.update(render(item_id, group, message, memo))
+    announce = html.pop("_announce", "")
+    return with_fragments(message, html, announce=announce)
+
+
+def _dumps(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
+def compute_texts(topic: str, item_id: int, seq: int) -> list[tuple[str, str]]:
+    """[(group, text)] of one push: computed once, rendered once per audience and language,
+    serialized once per group (never per socket)."""
+    messages = _topics[topic](item_id, seq)
+    if topic not in _renderers:
+        return [(group, _dumps(message)) for group, message in messages]
+    memo: dict[str, Any] = {}
+    texts = []
+    for group, message in messages:
+        base, _dot, suffix = group.rpartition(".")
+        if suffix in languages():
+            # A compute that localizes itself (the dashboard) names each language's group.
+            text = _dumps(render_message(topic, item_id, base, message, suffix, memo))
+            texts.append((group, text))
+            continue
+        for lang in languages():
+            text = _dumps(render_message(topic, item_id, group, message, lang, memo))
+            texts.append((lang_group(group, lang), text))
+    return texts
 
 
 def register_dependent(source_topic: str, topic: str, item_id: int) -> None:
@@ -351,12 +441,10 @@ async def stop_tickers() -> None:
 async def _push(topic: str, item_id: int) -> None:
     from channels.db import database_sync_to_async
 
-    compute = _topics[topic]
-    messages = await database_sync_to_async(compute)(item_id, now_seq())
+    texts = await database_sync_to_async(compute_texts)(topic, item_id, now_seq())
     layer = get_channel_layer()
-    for group, message in messages:
-        # Serialized once here, not once per socket: a push to 5,000 sockets is one dumps.
-        text = json.dumps(message, separators=(",", ":"), default=str)
+    for group, text in texts:
+        # Serialized once, not once per socket: a push to 5,000 sockets is one dumps a group.
         await layer.group_send(group, {"type": CONSUMER_HANDLER, "text": text, "group": group})
 
 

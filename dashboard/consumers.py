@@ -1,4 +1,5 @@
-"""/ws/dashboard/?lang=xx: the officials' live summary. Anonymous sockets are closed with 4401,
+"""/ws/dashboard/?lang=xx: the officials' live summary, with its fragments rendered on the server
+in the socket's language (dashboard.live) once per audience and language per tick. Anonymous sockets are closed with 4401,
 citizens' with 4403 (accepted first, so the browser sees the code).
 
 The snapshot (on connect and on a resync) is the last payload computed for the socket's
@@ -10,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from civic import realtime
 from civic.consumers import RESYNC_MIN_SECONDS, EnvelopeConsumer
+from polls.services import RESULTS_TOPIC
 
+from .live import render_dashboard, render_projector
 from .permissions import require_dashboard
-from .selectors import audience_of, dashboard_group, dashboard_snapshot, page_language
+from .selectors import AUDIENCE_GROUPS, audience_of, dashboard_snapshot
+
+realtime.register_fragments(realtime.TOPIC_DASHBOARD, render_dashboard)
+# The projector listens on its poll's socket: its chart comes with the poll page's.
+realtime.register_fragments(RESULTS_TOPIC, render_projector)
 
 # A client may ask for the state again at most once a RESYNC_MIN_SECONDS, as on every socket;
 # here more frames in between are not refused but answered by one snapshot at the end of the
@@ -30,12 +36,14 @@ class DashboardConsumer(EnvelopeConsumer):
         user = self.scope.get("user")
         await database_sync_to_async(require_dashboard)(user)
         self.audience = await database_sync_to_async(audience_of)(user)
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        self.lang = page_language((query.get("lang") or [""])[0])
 
     async def groups_for(self):
-        # Moderators get the tallies officials-only polls hide from them withheld.
-        return [dashboard_group(self.audience, self.lang)]
+        # Moderators get the tallies officials-only polls hide from them withheld; the base
+        # consumer adds the language (dashboard_group(audience, lang)).
+        return [AUDIENCE_GROUPS[self.audience]]
+
+    def render_target(self):
+        return realtime.TOPIC_DASHBOARD, 0, AUDIENCE_GROUPS[self.audience]
 
     def watched(self):
         return [(realtime.TOPIC_DASHBOARD, 0)]

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +26,7 @@ from accounts.permissions import is_official, require_official
 from civic.errors import DomainError
 from civic.qr import qr_svg
 from civic.realtime import now_seq
+from civic.templatetags.numbers import format_number, format_percent
 from civic.views import domain_error_response
 from communities.models import FocusArea, Initiative
 from communities.permissions import OFFICIAL, moves_by_status
@@ -71,7 +72,7 @@ staff_only = _guarded(require_dashboard)
 officials_only = _guarded(require_official)
 
 
-# --- Formatting (the scripts format the same way; see static/js/dashboard-live.js) -----------
+# --- Formatting (once, here, for the page and the live fragments alike) ----------------------
 
 
 def _lang() -> str:
@@ -80,17 +81,13 @@ def _lang() -> str:
 
 
 def group_digits(n) -> str:
-    """12345 → '12 345' with a narrow no-break space."""
-    if n is None:
-        return "—"
-    return f"{int(n):,}".replace(",", THIN)
+    """12345 → '12 345' (kk/ru) or '12,345' (en): civic's one number format."""
+    return format_number(None if n is None else int(n))
 
 
 def percent(value, lang: str) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.1f}"
-    return text.replace(".", ",") if lang in ("kk", "ru") else text
+    """31.06 → '31,1 %' in `lang`, the sign included (civic's one percent format)."""
+    return format_percent(value, lang=lang)
 
 
 def waiting_text(minutes: int) -> str:
@@ -132,7 +129,7 @@ def _timeline(timeline: dict) -> dict:
                 "x": i * BAR_PITCH + 1,
                 "y": round(BASELINE - height, 1),
                 "height": height,
-                "title": _("%(time)s: %(n)s votes")
+                "title": ngettext("%(time)s: %(n)s vote", "%(time)s: %(n)s votes", n)
                 % {"time": f"{minute:%H:%M}", "n": group_digits(n)},
             }
         )
@@ -141,7 +138,11 @@ def _timeline(timeline: dict) -> dict:
         "bars": bars,
         "peak": peak,
         "total": total,
-        "summary": _("Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.")
+        "summary": ngettext(
+            "Last 30 minutes: %(total)s vote, at most %(peak)s in one minute.",
+            "Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.",
+            total,
+        )
         % {"total": group_digits(total), "peak": group_digits(peak)},
     }
 
@@ -227,35 +228,22 @@ def _queue_item(item: dict, moves: dict) -> dict:
     }
 
 
-def _js_text(lang: str, names: dict) -> dict:
-    """Every string the live script writes, already in the page's language."""
-    return {
-        "lang": lang,
-        "live": _("Live"),
-        "reconnecting": _("Reconnecting…"),
-        "stopped": _("Signed out. Reload the page to sign in again."),
-        "districts": names,
-        "min": _("%(m)s min") % {"m": "{m}"},
-        "hours": _("%(h)s h %(m)s min") % {"h": "{h}", "m": "{m}"},
-        "days": _("%(d)s d %(h)s h") % {"d": "{d}", "h": "{h}"},
-        "timeline": _("Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.")
-        % {"total": "{total}", "peak": "{peak}"},
-        "minute_votes": _("%(time)s: %(n)s votes") % {"time": "{time}", "n": "{n}"},
-        "statuses": {s.value: str(s.label) for s in Initiative.Status},
-        "moves": official_moves(),
-        "decided": _("Recorded: “%(title)s” is now “%(status)s”.")
-        % {"title": "{title}", "status": "{status}"},
-        "failed": _("The decision was not recorded: %(reason)s") % {"reason": "{reason}"},
-        "network": _("No connection to the server. Try again."),
-        "sending": _("Sending…"),
-    }
-
-
 def _index_context(request, **extra) -> dict:
     lang = _lang()
     # The last payload of this audience and language, as the sockets have it: its seq, not
     # the time of this request, so that an update computed since is newer than the page.
     seq, payload = dashboard_snapshot(audience=audience_of(request.user), lang=lang)
+    return {
+        **live_context(payload, seq=seq, lang=lang, can_decide=is_official(request.user)),
+        **extra,
+    }
+
+
+def live_context(
+    payload: dict, *, seq: int, lang: str, can_decide: bool, charts: dict | None = None
+) -> dict:
+    """What the page's live part shows, from one audience's localized payload: the page's
+    first render and the fragments the socket carries (dashboard.live) both use this."""
     moves = official_moves()
     pipeline = payload["pipeline"]
     names = district_names(lang)
@@ -278,67 +266,23 @@ def _index_context(request, **extra) -> dict:
         "new_items": [_queue_item(i, moves) for i in pipeline["new"]],
         "new_total_text": group_digits(pipeline["new_total"]),
         "sessions": [
-            {**s, "waiting": group_digits(s["waiting"]), "pending": group_digits(s["pending"])}
+            {
+                **s,
+                "waiting": group_digits(s["waiting"]),
+                "pending": group_digits(s["pending"]),
+                "waiting_n": s["waiting"],  # the words after a figure agree with it
+                "pending_n": s["pending"],
+            }
             for s in dialogue["sessions"]
         ],
         "threads_waiting": group_digits(dialogue["threads_waiting"]),
+        "threads_waiting_n": dialogue["threads_waiting"],
         "open_flags": group_digits(dialogue["open_flags"]),
-        **dashboard_charts(),  # participation by district, turnout over time (dashboard/charts.py)
-        "can_decide": is_official(request.user),
-        "js_text": _js_text(lang, names),
+        "open_flags_n": dialogue["open_flags"],
+        # participation by district, turnout over time (dashboard/charts.py)
+        **(dashboard_charts() if charts is None else charts),
+        "can_decide": can_decide,
         "response_max": RESPONSE_MAX,
-        # Empty copies of each live part, for the script to clone (one markup, two renderers).
-        "poll_skeleton": {
-            "id": 0,
-            "title": "",
-            "secret_ballot": False,
-            "closes_at": None,
-            "total": "0",
-            "eligible": "0",
-            "eligible_label": _("Eligible voters"),
-            "turnout": "—",
-            "registered": "0",
-            "guests": "0",
-            "has_guests": False,
-            "results_visible": True,
-            "choices": [],
-            "timeline": {"bars": [], "summary": ""},
-            "districts": [],
-        },
-        "choice_skeleton": {
-            "id": 0,
-            "label": "",
-            "votes": "0",
-            "share": 0.0,
-            "share_text": "0",
-            "colour": 0,
-        },
-        "item_skeleton": {
-            "id": 0,
-            "title": "",
-            "summary": "",
-            "community": "",
-            "status": "submitted",
-            "status_label": "",
-            "supports": "0",
-            "threshold_text": "0",
-            "waiting": "",
-            "threshold_reached": False,
-            "moves": [],
-        },
-        "session_skeleton": {"id": 0, "title": "", "waiting": 0, "pending": 0},
-        "round_skeleton": {
-            "id": 0,
-            "title": "",
-            "secret_ballot": False,
-            "closes_at": None,
-            "budget": "",
-            "ballots": "0",
-            "eligible": "0",
-            "eligible_label": _("Eligible voters"),
-            "turnout": "—",
-        },
-        **extra,
     }
 
 
@@ -380,6 +324,26 @@ def decide(request, initiative_id: int):
 # --- Projector --------------------------------------------------------------------------------
 
 
+def projector_context(poll: Poll, message: dict, lang: str) -> dict:
+    """The projector's results (the page's first render and its live fragment): rows with
+    their figures written out, the leading row(s) marked, the chart in one or two columns."""
+    rows = results_rows(poll, message)
+    top = max((row["votes"] or 0 for row in rows), default=0)
+    for i, row in enumerate(rows):
+        row["colour"] = i % 8
+        row["votes_text"] = group_digits(row["votes"])
+        row["share_text"] = percent(row["share"], lang)
+        row["leading"] = bool(top) and (row["votes"] or 0) == top
+    return {
+        "poll": poll,
+        "results": message,
+        "rows": rows,
+        "total": group_digits(message["total_votes"]),
+        # Up to 6 choices in one column; more in two, so 12 fit a 1280×720 wall.
+        "columns": 2 if len(rows) > 6 else 1,
+    }
+
+
 def _has_event_codes(poll: Poll) -> bool:
     return EventCode.objects.filter(
         poll=poll, used_at__isnull=True, revoked_at__isnull=True
@@ -396,20 +360,12 @@ def projector(request, poll_id: int):
         raise Http404
     lang = _lang()
     message = poll_results_for(poll, request.user, seq=now_seq())
-    rows = results_rows(poll, message)
-    for i, row in enumerate(rows):
-        row["colour"] = i % 8
-        row["votes_text"] = group_digits(row["votes"])
-        row["share_text"] = percent(row["share"], lang)
     vote_url = request.build_absolute_uri(reverse("polls:detail", kwargs={"poll_id": poll.pk}))
     has_codes = _has_event_codes(poll)
     codes_qr = request.GET.get("qr") == "codes" and has_codes
     here = reverse("dashboard:projector", kwargs={"poll_id": poll.pk})
     context = {
-        "poll": poll,
-        "results": message,
-        "rows": rows,
-        "total": group_digits(message["total_votes"]),
+        **projector_context(poll, message, lang),
         "vote_url": vote_url,
         "lang": lang,
         "resync_seconds": settings.REALTIME_RESYNC_SECONDS,
@@ -530,6 +486,9 @@ def export_status(request, public_id):
     if export is None:
         return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
     row = _export_row(export)
+    if request.headers.get("HX-Request"):
+        # The exports page's row, as the page renders it (htmx swaps it in place).
+        return render(request, "dashboard/_export_row.html", {"row": row})
     return JsonResponse(
         {
             "id": str(export.public_id),

@@ -1,4 +1,5 @@
-"""/ws/polls/{id}/: a snapshot of the results, then coalesced updates, as visibility allows."""
+"""/ws/polls/{id}/?lang=xx: a snapshot of the results, then coalesced updates, as visibility
+allows; each message carries the results rendered in the socket's language (polls.live)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from civic import realtime
 from civic.consumers import EnvelopeConsumer
 from civic.errors import NotFound
 
+from .live import render_results
 from .selectors import poll_get, poll_groups, poll_results_for
 from .services import RESULTS_TOPIC
+
+realtime.register_fragments(RESULTS_TOPIC, render_results)
 
 
 class PollResultsConsumer(EnvelopeConsumer):
@@ -32,6 +36,10 @@ class PollResultsConsumer(EnvelopeConsumer):
 
     def watched(self):
         return [(RESULTS_TOPIC, self.poll.pk)]
+
+    def render_target(self):
+        public, officials = poll_groups(self.poll.pk)
+        return RESULTS_TOPIC, self.poll.pk, officials if self.official else public
 
     @database_sync_to_async
     def _snapshot(self):

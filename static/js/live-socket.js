@@ -1,21 +1,36 @@
-/* The one websocket client of Birge's live pages (results, initiatives, Q&A, dashboard,
-   projector). Plain browser JavaScript, loaded before the page scripts that use it:
+/* The one websocket client of Birge's live pages (poll results, the projector, initiatives,
+   Q&A sessions and the presenter screen, the People's Budget, the dashboard). Plain browser
+   JavaScript, no page script of its own: a page marks its live root
 
-     var live = BirgeLive.connect("/ws/polls/7/", {
-       stream: "results",          // handles "results.snapshot" and "results.update"
-       seq: 12,                    // the seq of the server-rendered state
-       accept: function (msg) {},  // optional: false drops a message without touching seq
-       onMessage: function (msg) {},
-       onStatus: BirgeLive.indicator(root)
-     });
+     <section data-live="/ws/polls/7/" data-live-stream="results" data-seq="12">
 
-   It builds the ws:// or wss:// address from the page's location, and on every (re)connect
-   the server sends a snapshot: a snapshot always replaces what is shown, an update only if
-   its seq is newer than the last one seen on its stream. A dropped socket is reopened with
-   a capped exponential backoff and jitter (reset by a snapshot, not by an open that brings
-   nothing), unless it was closed with one of `stopCodes`
-   (gone, forbidden, signed out): then it stops for good. onStatus hears "live",
-   "reconnecting" and, after a stop code, "stopped" (with the code).
+   and every message the server sends carries HTML fragments it rendered with the same
+   templates as the page's first render, in the reader's language ({"<dom id>": "<html>"}, in
+   msg.payload.html, or msg.html for the flat poll messages). This module swaps each element
+   by id; nothing is formatted or rendered here, so there is one renderer (the server's).
+
+   Why plain DOM and not htmx.swap: the swap must be synchronous and exact (a snapshot replaces
+   everything at once; no settle delay, no added classes), work on the projector and presenter
+   pages that do not load htmx, and keep what the reader is working on: an element marked
+   data-live-keep that holds focus, an open <details> or a typed field is moved into the new
+   fragment instead of being replaced, and focus returns to the element of the same id. When
+   htmx is on the page, the new content is handed to htmx.process so its hx-* forms (upvotes,
+   supports acting in place) keep working, and forms get the page's CSRF token (fragments are
+   shared by every reader of a group and carry none). Bars take their width from data-width
+   (the Content-Security-Policy allows no inline style).
+
+   Screen readers: one polite live region per page (#live-announcer). A message may carry a
+   short server-rendered sentence (msg.announce / payload.announce, e.g. "Cycling lanes:
+   41 %, leading"); it is read at most once every 10 seconds (the latest wins), never on the
+   first snapshot (the page already says it) and never twice the same.
+
+   The socket (BirgeLive.connect) builds the ws:// or wss:// address from the page's location
+   and adds ?lang= (the page's language). On every (re)connect the server sends a snapshot: a
+   snapshot always replaces what is shown, an update only if its seq is newer than the last
+   one seen on its stream. A dropped socket is reopened with a capped exponential backoff and
+   jitter (reset by a snapshot, not by an open that brings nothing), unless it was closed with
+   one of `stopCodes` (gone, forbidden, signed out): then it stops for good. onStatus hears
+   "live", "reconnecting" and, after a stop code, "stopped" (with the code).
 
    A socket can die without a close event (a sleeping laptop, a proxy that drops it): with
    `staleAfter` (ms; the pages pass twice the server's resync interval, since the server
@@ -90,7 +105,11 @@
     function open() {
       if (stopped) return;
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      var ws = new WebSocket(scheme + location.host + path);
+      var url = path;
+      if (options.lang && url.indexOf("lang=") === -1) {
+        url += (url.indexOf("?") === -1 ? "?" : "&") + "lang=" + encodeURIComponent(options.lang);
+      }
+      var ws = new WebSocket(scheme + location.host + url);
       socket = ws;
       arm(ws);
       ws.onopen = function () {
@@ -171,5 +190,142 @@
     return seconds > 0 ? 2000 * seconds : 0;
   }
 
-  window.BirgeLive = { connect: connect, indicator: indicator, staleAfter: staleAfter };
+  /* --- Swapping server-rendered fragments ------------------------------------------------ */
+
+  function applyWidths(root) {
+    var bars = Array.prototype.slice.call(root.querySelectorAll("[data-width]"));
+    if (root.matches("[data-width]")) bars.push(root);
+    bars.forEach(function (bar) {
+      var value = parseFloat(bar.getAttribute("data-width"));
+      if (!isNaN(value)) bar.style.width = Math.max(0, Math.min(100, value)) + "%";
+    });
+  }
+
+  function csrfToken() {
+    var field = document.querySelector('input[name="csrfmiddlewaretoken"][value]:not([value=""])');
+    if (field) return field.value;
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // Worked on: focus inside, an open <details>, or a field whose value the reader changed.
+  function inUse(el) {
+    if (el.contains(document.activeElement) && document.activeElement !== document.body) return true;
+    if (el.matches("details[open]") || el.querySelector("details[open]")) return true;
+    var fields = el.querySelectorAll("textarea, input[type=text], input:not([type])");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value !== fields[i].defaultValue) return true;
+    }
+    return false;
+  }
+
+  function swapOne(id, html) {
+    var old = document.getElementById(id);
+    if (!old) return null;
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var fresh = template.content.firstElementChild;
+    if (!fresh) return null;
+    var focusedId = old.contains(document.activeElement) ? document.activeElement.id : "";
+    Array.prototype.forEach.call(old.querySelectorAll("[data-live-keep][id]"), function (kept) {
+      if (!inUse(kept)) return;
+      var twin = template.content.getElementById(kept.id);
+      if (twin) twin.replaceWith(kept);
+    });
+    var token = null;
+    Array.prototype.forEach.call(fresh.querySelectorAll('input[name="csrfmiddlewaretoken"]'), function (input) {
+      if (!input.value) input.value = token === null ? (token = csrfToken()) : token;
+    });
+    old.replaceWith(fresh);
+    applyWidths(fresh);
+    if (window.htmx && typeof window.htmx.process === "function") window.htmx.process(fresh);
+    if (focusedId) {
+      var again = document.getElementById(focusedId);
+      if (again && document.activeElement !== again) again.focus({ preventScroll: true });
+    }
+    return fresh;
+  }
+
+  /* Swaps every fragment of `msg` into the page; returns how many were swapped. */
+  function swap(msg) {
+    var html = (msg.payload && msg.payload.html) || msg.html || {};
+    var n = 0;
+    Object.keys(html).forEach(function (id) { if (swapOne(id, html[id])) n += 1; });
+    return n;
+  }
+
+  var ANNOUNCE_EVERY = 10000;
+  var announcer = null, lastSaid = "", lastAt = -Infinity, pendingTimer = null, pendingText = "";
+  function region() {
+    if (announcer) return announcer;
+    announcer = document.getElementById("live-announcer");
+    if (!announcer) {
+      announcer = document.createElement("div");
+      announcer.id = "live-announcer";
+      announcer.className = "visually-hidden";
+      announcer.setAttribute("role", "status");
+      announcer.setAttribute("aria-live", "polite");
+      announcer.setAttribute("aria-atomic", "true");
+      document.body.appendChild(announcer);
+    }
+    return announcer;
+  }
+  function say() {
+    pendingTimer = null;
+    if (!pendingText || pendingText === lastSaid) return;
+    region().textContent = pendingText;
+    lastSaid = pendingText;
+    lastAt = Date.now();
+  }
+  /* Reads `text` politely, at most once every ANNOUNCE_EVERY ms (the latest text wins). */
+  function announce(text) {
+    if (!text) return;
+    pendingText = text;
+    if (pendingTimer) return;
+    var wait = lastAt + ANNOUNCE_EVERY - Date.now();
+    if (wait <= 0) say();
+    else pendingTimer = setTimeout(say, wait);
+  }
+
+  /* Starts every [data-live] root of the page. */
+  function start() {
+    region();
+    var full = document.querySelector("[data-fullscreen]");
+    if (full && document.documentElement.requestFullscreen) {
+      full.hidden = false;
+      full.addEventListener("click", function () {
+        if (document.fullscreenElement) document.exitFullscreen();
+        else document.documentElement.requestFullscreen().catch(function () {});
+      });
+    }
+    if (!("WebSocket" in window)) return;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (root) {
+      var stops = root.getAttribute("data-live-stop-codes");
+      var first = true;
+      var live = connect(root.getAttribute("data-live"), {
+        stream: root.getAttribute("data-live-stream"),
+        seq: parseInt(root.getAttribute("data-seq"), 10) || 0,
+        lang: root.getAttribute("data-live-lang") || document.documentElement.lang,
+        onMessage: function (msg) {
+          swap(msg);
+          root.setAttribute("data-seq", String(msg.seq));
+          var text = msg.announce || (msg.payload && msg.payload.announce);
+          if (first) { lastSaid = text || lastSaid; first = false; } else announce(text);
+          root.dispatchEvent(new CustomEvent("live:swapped", { detail: msg }));
+        },
+        onStatus: indicator(root, { staleClass: root.getAttribute("data-live-stale-class") }),
+        liveOn: root.getAttribute("data-live-on") || "open",
+        maxDelay: parseInt(root.getAttribute("data-live-max-delay"), 10) || 30000,
+        staleAfter: staleAfter(root),
+        stopCodes: stops ? stops.split(",").map(Number) : undefined
+      });
+      root.birgeLive = live;
+    });
+  }
+
+  window.BirgeLive = {
+    connect: connect, indicator: indicator, staleAfter: staleAfter, swap: swap, announce: announce
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -132,8 +132,13 @@ async def test_staff_get_a_snapshot_of_the_current_state(role):
     payload = snapshot["payload"]
     now = datetime.fromisoformat(payload["generated_at"])
     # The page's language only (the test's default, English), compact lists.
+    html = payload.pop("html")  # the fragments, beside the data (checked below)
     assert payload == _as_json(localize(await sync_to_async(dashboard_for)(user, now=now), "en"))
     assert payload["lang"] == "en"
+    assert set(html) == {"dash-live", "dash-generated"}
+    assert "Most pressing problems of Almaty" in html["dash-live"]
+    # Only officials decide: the moderators' fragment has no decision form.
+    assert ('name="response"' in html["dash-live"]) is (role == "official")
     assert _poll(payload, poll.pk)["title"] == "Most pressing problems of Almaty"
     assert _poll(payload, poll.pk)["total_votes"] == 1
     assert [i["id"] for i in payload["pipeline"]["queue"]] == [initiative.pk]

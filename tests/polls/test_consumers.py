@@ -32,7 +32,11 @@ async def test_snapshot_then_coalesced_updates():
         "total_votes": 0,
         "results_visible": True,
         "choices": [{"id": x, "votes": 0} for x in (a, b, c)],
+        # Beside the data, the fragments the page and the projector swap in (server-rendered).
+        "html": snapshot["html"],
     }
+    assert set(snapshot["html"]) == {f"poll-{poll.pk}-results", f"projector-{poll.pk}-results"}
+    assert f'data-choice="{a}"' in snapshot["html"][f"poll-{poll.pk}-results"]
     voters = await sync_to_async(lambda: [UserFactory() for _ in range(30)])()
     started = time.monotonic()
     for i, voter in enumerate(voters):
@@ -48,6 +52,9 @@ async def test_snapshot_then_coalesced_updates():
     assert seqs == sorted(seqs) and seqs[0] > snapshot["seq"]
     assert updates[-1]["total_votes"] == 30
     assert updates[-1]["choices"][:2] == [{"id": a, "votes": 20}, {"id": b, "votes": 10}]
+    # The last update's fragment shows the same figures, and a screen reader hears the leader.
+    assert "<strong data-votes>20</strong>" in updates[-1]["html"][f"poll-{poll.pk}-results"]
+    assert updates[-1]["announce"].startswith("Choice 1: ") or "leading" in updates[-1]["announce"]
     await ws.disconnect()
 
 
