@@ -13,7 +13,9 @@ from .errors import DomainError, Forbidden
 
 
 def home(request):
-    return render(request, "home.html")
+    from .home import home_context
+
+    return render(request, "home.html", home_context(request.user))
 
 
 @require_POST
