@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+
+from civic.templatetags.numbers import format_number, format_percent
 
 # Okabe & Ito (2008), "Color Universal Design": told apart with every common colour-vision
 # deficiency. Yellow last: it is the palest on white.
@@ -50,16 +51,13 @@ STACK_HEIGHT = 28
 
 
 def number(value, decimals: int = 0) -> str:
-    """A number as the current language writes it (grouped; its decimal separator)."""
-    if value is None:
-        return "—"
-    value = round(value, decimals) if decimals else round(value)
-    return formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    """A number as the current language writes it (civic's one number format)."""
+    return format_number(value, decimals)
 
 
 def percent(value) -> str:
-    """31.06 → '31,1 %' (kk/ru) or '31.1 %' (en), with a narrow no-break space."""
-    return "—" if value is None else f"{number(value, 1)}\u202f%"
+    """31.06 → '31,1 %' (kk/ru) or '31.1 %' (en) (civic's one percent format)."""
+    return format_percent(value)
 
 
 @dataclass

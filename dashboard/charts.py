@@ -51,12 +51,14 @@ def participation_by_district(*, cached: bool = False) -> list[tuple[int | None,
         .values(d=F("voter__district"))
         .annotate(n=Count("pk"))
         .values_list("d", "n")
+        .order_by()
     )
     rounds = (
         BudgetBallot.objects.filter(round__status=BudgetRound.Status.OPEN, voter__isnull=False)
         .values(d=F("voter__district"))
         .annotate(n=Count("pk"))
         .values_list("d", "n")
+        .order_by()
     )
     totals: dict = {}
     for district, n in polls.union(rounds, all=True):
@@ -120,6 +122,7 @@ def turnout_over_time(*, now=None, cached: bool = False) -> dict:
             .values("t")
             .annotate(n=Count("pk"))
             .values_list("t", "n")
+            .order_by()  # no model ordering: SQLite refuses it inside a UNION
         )
 
     open_poll = {"poll__status": Poll.Status.OPEN}
