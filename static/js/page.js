@@ -64,6 +64,12 @@
     }
     var summary = form && form.querySelector("[data-error-summary], .form-errors");
     target.focus({ preventScroll: true });
+    if (hashed) {
+      // The browser's own scroll to the fragment, at load, takes the focus away again.
+      window.addEventListener("load", function () {
+        if (document.activeElement === document.body) target.focus({ preventScroll: true });
+      }, { once: true });
+    }
     // The summary at the form's top stays in view above the field when both fit.
     (summary && summary !== target ? summary : target).scrollIntoView({ block: "start" });
     if (summary && summary !== target) {
