@@ -43,6 +43,10 @@ def _browser_ok() -> bool:
     return True
 
 
+def _axe_ok() -> bool:
+    return (ROOT / "node_modules" / "axe-core" / "axe.min.js").exists()
+
+
 def _missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true but {reason}", pytrace=False)
@@ -56,6 +60,8 @@ def pytest_runtest_setup(item):
         _missing("this test needs Redis (set REDIS_URL to a running server)")
     if item.get_closest_marker("browser") and not _browser_ok():
         _missing(f"this test needs Playwright and Debian's chromium at {CHROMIUM}")
+    if item.get_closest_marker("axe") and not _axe_ok():
+        _missing("this test needs axe-core: run `npm ci` at the repository root")
 
 
 def _clear_cache():
