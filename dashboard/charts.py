@@ -185,7 +185,7 @@ def districts_chart(
     for key, votes in rows:
         if key in (None, "", GUESTS) and not votes:
             continue
-        data.append(Datum(names.get(key, str(key)), votes or 0))
+        data.append(Datum(names.get("" if key is None else key, str(key)), votes or 0))
     return bar_chart(
         title=title or _("Participation by district"),
         data=data,
