@@ -444,6 +444,13 @@ def community_decide(request, slug: str):
                 "reason": request.POST.get("reason", ""),
             }
             return _review_page(request, decide_error=error, status=exc.status)
+        missing_reason = not request.POST.get("reason", "").strip()
+        if action in ("reject", "suspend") and missing_reason and "reason" not in form.errors:
+            # The missing reason is the reason field's error: the form's summary links to it and
+            # page.js focuses it, rather than a message at the top of the page.
+            form.add_error("reason", exc.message)
+            context = _community_context(request, community, error="", decision_form=form)
+            return render(request, "communities/detail.html", context, status=exc.status)
         return _community_error(request, community, exc, decision_form=form)
     messages.success(request, _("The decision is recorded."))
     return redirect(_safe_next(request, community.get_absolute_url()))
