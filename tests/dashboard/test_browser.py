@@ -175,6 +175,14 @@ def test_dashboard_and_projector_follow_votes_and_a_restart(
         server.stop()
 
 
+def _record_decision(item):
+    """A decision is confirmed: "Record the decision" unfolds the question, "Yes" records."""
+    step = item.locator("details.confirm-step")
+    if step.get_attribute("open") is None:
+        step.locator("summary").click()
+    item.get_by_role("button", name="Yes, record the decision").click()
+
+
 def test_an_official_decides_from_the_dashboard_and_new_items_arrive(
     staff_context, settings, monkeypatch
 ):
@@ -198,14 +206,14 @@ def test_an_official_decides_from_the_dashboard_and_new_items_arrive(
 
         # Decide the first one without leaving the page: no response is refused first.
         first = queue.locator(f'[data-initiative-id="{waiting.pk}"]')
-        first.locator("summary").click()
+        first.locator("summary").first.click()
         first.get_by_label("New status").select_option("rejected")
-        first.get_by_role("button").click()
+        _record_decision(first)
         error = first.locator('[data-field="error"]')
         expect(error).to_be_visible()
         expect(error).to_contain_text("official response")
         first.get_by_label("Official response").fill("Not this year: the park is being rebuilt.")
-        first.get_by_role("button").click()
+        _record_decision(first)
         expect(page.locator("[data-flash]")).to_contain_text("Lights in the Gorky park")
         expect(first).to_have_count(0, timeout=3_000)
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1

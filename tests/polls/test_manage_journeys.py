@@ -122,3 +122,16 @@ def test_a_secret_ballot_shows_only_that_you_voted(client):
     ballot = re.search(r'<section class="your-ballot".*?</section>', page, re.S).group(0)
     assert "You voted. The ballot is secret" in ballot
     assert "Choice 1" not in ballot and "your-choices" not in ballot
+
+
+def test_deciding_on_the_dashboard_asks_first(client):
+    from tests.factories import make_initiative
+
+    official = OfficialFactory()
+    initiative = make_initiative(status="under_review")
+    client.force_login(official)
+    page = client.get("/en/dashboard/").content.decode()
+    item = re.search(rf'id="initiative-{initiative.pk}".*?</li>', page, re.S).group(0)
+    step = re.search(r'<details class="confirm-step">.*?</details>', item, re.S).group(0)
+    assert '<summary class="button">Record the decision</summary>' in step
+    assert "every supporter is told" in step and "Yes, record the decision" in step
