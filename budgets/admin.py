@@ -29,6 +29,7 @@ from .services import (
 )
 
 ROUND_INPUT_FIELDS = [
+    "original_language",
     "title_kk",
     "title_ru",
     "title_en",
@@ -60,6 +61,7 @@ ROUND_RECORD_FIELDS = [
     "created_at",
 ]
 PROJECT_TEXT_FIELDS = [
+    "original_language",
     "title_kk",
     "title_ru",
     "title_en",
@@ -110,7 +112,7 @@ class ProjectInline(admin.TabularInline):
 
     model = BudgetProject
     extra = 0
-    fields = ["position", "title_en", "cost", "initiative", "cost_note"]
+    fields = ["position", "title", "cost", "initiative", "cost_note"]
     readonly_fields = fields
     show_change_link = True
 

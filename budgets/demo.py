@@ -37,6 +37,7 @@ OPEN_TITLE_EN = "Almaty People's Budget 2027"
 PAST_TITLE_EN = "Almaty People's Budget 2025"
 
 OPEN_ROUND = {
+    "original_language": "ru",
     "title_kk": "Алматы халық бюджеті 2027",
     "title_ru": "Народный бюджет Алматы 2027",
     "title_en": OPEN_TITLE_EN,
@@ -90,13 +91,15 @@ OFFICIAL_PROJECTS = [
     ),
     (
         180_000_000,
-        "Жібек жолы жаяу жүргіншілер көшесіндегі ағаштар мен ауыз су бұрқақтары",
+        "",
         "Деревья и питьевые фонтанчики на пешеходной улице Жибек жолы",
-        "Shade trees and drinking fountains on Zhibek Zholy pedestrian street",
+        # In Russian only, on purpose: the kk and en ballots show it with its note.
+        "",
     ),
 ]
 
 PAST_ROUND = {
+    "original_language": "ru",
     "title_kk": "Алматы халық бюджеті 2025",
     "title_ru": "Народный бюджет Алматы 2025",
     "title_en": PAST_TITLE_EN,

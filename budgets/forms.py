@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District
+from civic.content import TranslationsFormMixin
 from polls.forms import DateTimeLocalInput
 from residents.eligibility import Eligibility
 
@@ -24,13 +25,12 @@ def _area(label):
     )
 
 
-class RoundForm(forms.Form):
-    title_kk = _text(_("Title (Kazakh)"))
-    title_ru = _text(_("Title (Russian)"))
-    title_en = _text(_("Title (English)"))
-    description_kk = _area(_("Description (Kazakh)"))
-    description_ru = _area(_("Description (Russian)"))
-    description_en = _area(_("Description (English)"))
+class RoundForm(TranslationsFormMixin, forms.Form):
+    # The title and description as written; other languages fold under "Add translations".
+    translated = {"title": (_("Title"), 200, False), "description": (_("Description"), 4000, True)}
+    columns_only = True
+    title = _text(_("Title"))
+    description = _area(_("Description"))
     district = DistrictChoiceField(
         label=_("Only for residents of"),
         queryset=District.objects.all(),
@@ -97,21 +97,20 @@ class RoundForm(forms.Form):
 
         initial = {name: getattr(budget_round, name, None) for name in cls.base_fields}
         initial["district"] = budget_round.district
+        initial |= cls.initial_translations(budget_round, ("title", "description"))
         for name in ("opens_at", "closes_at"):
             value = getattr(budget_round, name)
             initial[name] = timezone.localtime(value) if value else None
         return initial
 
 
-class ProjectForm(forms.Form):
+class ProjectForm(TranslationsFormMixin, forms.Form):
     """A project the akimat enters itself."""
 
-    title_kk = _text(_("Title (Kazakh)"))
-    title_ru = _text(_("Title (Russian)"))
-    title_en = _text(_("Title (English)"))
-    description_kk = _area(_("Description (Kazakh)"))
-    description_ru = _area(_("Description (Russian)"))
-    description_en = _area(_("Description (English)"))
+    translated = {"title": (_("Title"), 200, False), "description": (_("Description"), 4000, True)}
+    columns_only = True
+    title = _text(_("Title"))
+    description = _area(_("Description"))
     cost = forms.IntegerField(
         label=_("Cost, ₸"), widget=forms.NumberInput(attrs={"inputmode": "numeric"})
     )

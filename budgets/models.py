@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from civic.content import original_language_field
 from polls.models import _localized
 from residents.eligibility import Eligibility
 
@@ -48,9 +49,11 @@ class BudgetRound(models.Model):
         DONE = "done", _("Computed")
         FAILED = "failed", _("Failed")
 
-    title_kk = models.CharField(_("title (Kazakh)"), max_length=200)
-    title_ru = models.CharField(_("title (Russian)"), max_length=200)
-    title_en = models.CharField(_("title (English)"), max_length=200)
+    # Texts in three languages (civic/content.py): the original's is required, the rest optional.
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description_kk = models.TextField(_("description (Kazakh)"), max_length=4000, blank=True)
     description_ru = models.TextField(_("description (Russian)"), max_length=4000, blank=True)
     description_en = models.TextField(_("description (English)"), max_length=4000, blank=True)
@@ -165,9 +168,11 @@ class BudgetProject(models.Model):
     """A project on a round's ballot. Its cost is fixed once the round opens."""
 
     round = models.ForeignKey(BudgetRound, on_delete=models.CASCADE, related_name="projects")
-    title_kk = models.CharField(_("title (Kazakh)"), max_length=200)
-    title_ru = models.CharField(_("title (Russian)"), max_length=200)
-    title_en = models.CharField(_("title (English)"), max_length=200)
+    # Texts in three languages (civic/content.py): the original's is required, the rest optional.
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description_kk = models.TextField(_("description (Kazakh)"), max_length=4000, blank=True)
     description_ru = models.TextField(_("description (Russian)"), max_length=4000, blank=True)
     description_en = models.TextField(_("description (English)"), max_length=4000, blank=True)

@@ -21,6 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from civic.content import LANGS, LANGUAGE_LABELS, detect_language, original_language_among
+from civic.content import original_language as content_original_language
+from civic.content import versions as content_versions
 from civic.errors import (
     Conflict,
     DomainError,
@@ -107,9 +110,12 @@ class RoundInput:
     results_visibility: str = BudgetRound.Visibility.HIDDEN
     allow_ballot_change: bool = False
     secret_ballot: bool = False
+    # Texts in three languages (civic/content.py): the original language's title is required.
+    original_language: str = ""
 
 
 ROUND_INPUT_FIELDS = [
+    "original_language",
     "title_kk",
     "title_ru",
     "title_en",
@@ -151,6 +157,7 @@ class ProjectInput:
     description_en: str = ""
     initiative_id: int | None = None
     cost_note: str = ""
+    original_language: str = ""
 
 
 def clean_amount(value, *, name, code: str) -> int:
@@ -201,18 +208,20 @@ def _clean_count(value, *, name) -> int:
 
 
 def _clean_texts(data, *, names: tuple[str, ...], required: bool) -> dict:
-    fields = {}
-    for lang in ("kk", "ru", "en"):
+    """Titles and descriptions in three languages: the original's title is required."""
+    original = original_language_among(data.original_language, data, "title")
+    fields = {"original_language": original}
+    for lang in LANGS:
         fields[f"title_{lang}"] = clean_text(
             getattr(data, f"title_{lang}"),
-            name=names[0],
+            name=f"{names[0]} ({LANGUAGE_LABELS[lang]})",
             max_length=TITLE_MAX,
-            required=required,
+            required=required and lang == original,
             multiline=False,
         )
         fields[f"description_{lang}"] = clean_text(
             getattr(data, f"description_{lang}"),
-            name=names[1],
+            name=f"{names[1]} ({LANGUAGE_LABELS[lang]})",
             max_length=DESCRIPTION_MAX,
             required=False,
         )
@@ -523,13 +532,18 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
                     _("This initiative has no cost estimate: enter the cost."),
                     code="cost_required",
                 )
-            # An initiative's own title stands for all three languages unless given.
+            # The initiative's versions (title, summary) stand where none are given, in the
+            # initiative's languages: a missing language stays missing (shown with its note).
             defaults = {}
-            for lang in ("kk", "ru", "en"):
+            titles = content_versions(initiative, "title")
+            summaries = content_versions(initiative, "summary")
+            for lang in LANGS:
                 if not (getattr(data, f"title_{lang}") or "").strip():
-                    defaults[f"title_{lang}"] = initiative.title
+                    defaults[f"title_{lang}"] = titles[lang][:TITLE_MAX]
                 if not (getattr(data, f"description_{lang}") or "").strip():
-                    defaults[f"description_{lang}"] = initiative.summary
+                    defaults[f"description_{lang}"] = summaries[lang]
+            if not data.original_language:
+                defaults["original_language"] = content_original_language(initiative, "title")
             data = dataclasses.replace(data, **defaults)
         fields = _clean_texts(data, names=(_("Title"), _("Description")), required=True)
         cost = estimate if data.cost in (None, "") else data.cost
@@ -1232,9 +1246,8 @@ def round_create_from_pabulib(*, actor, parsed, title: str | None = None) -> Bud
     now = timezone.now()
     with transaction.atomic():
         budget_round = BudgetRound.objects.create(
-            title_kk=name,
-            title_ru=name,
-            title_en=name,
+            original_language=detect_language(name),
+            **{f"title_{detect_language(name)}": name},
             total_budget=total,
             eligibility=Eligibility.EMAIL,
             min_projects=1,
@@ -1256,9 +1269,13 @@ def round_create_from_pabulib(*, actor, parsed, title: str | None = None) -> Bud
             [
                 BudgetProject(
                     round=budget_round,
-                    title_kk=_clip(p.name or p.project_id, TITLE_MAX),
-                    title_ru=_clip(p.name or p.project_id, TITLE_MAX),
-                    title_en=_clip(p.name or p.project_id, TITLE_MAX),
+                    # Pabulib's names are in the data set's language: one version, marked.
+                    original_language=detect_language(p.name or p.project_id),
+                    **{
+                        f"title_{detect_language(p.name or p.project_id)}": _clip(
+                            p.name or p.project_id, TITLE_MAX
+                        )
+                    },
                     cost=p.cost,
                     position=i,
                     pabulib_id=p.project_id,

@@ -170,6 +170,78 @@ INITIATIVES = [
     ),
 ]
 
+# The initiatives' other-language versions (civic/content.py), by their Russian title:
+# (kk title, kk summary), (en title, en summary). Some are given in one language only, on
+# purpose: their kk or en pages show the Russian text with its "in Russian" note.
+TRANSLATIONS = {
+    "Реконструкция бывшего трамвайного депо в общественное пространство": (
+        ("Бұрынғы трамвай деполарын қоғамдық кеңістікке айналдыру",
+         "Депо мәдениет, шеберханалар және демалыс күнгі базар орнына айналады."),
+        ("Turning the former tram depot into a public space",
+         "The depot becomes a place for culture, workshops and a weekend market."),
+    ),
+    "Субботник в парке Первого Президента": (
+        ("Тұңғыш Президент саябағындағы сенбілік",
+         "Бостандық ауданының тұрғындарымен бірге саябақты көктемгі тазалау."),
+        ("Clean-up day in the First President's Park",
+         "A spring clean-up of the park with the residents of Bostandyk district."),
+    ),
+    "Защищённая велодорожка по проспекту Абая": (
+        ("Абай даңғылы бойындағы қорғалған веложол",
+         "Розыбакиевтен Достыққа дейін көліктерден бөлінген веложол."),
+        ("A protected bike lane along Abay Avenue",
+         "A bike lane separated from cars, from Rozybakiev to Dostyk."),
+    ),
+    "Датчики качества воздуха в каждом дворе Ауэзовского района": (
+        None,  # no Kazakh version: the kk page shows the Russian with its note
+        ("Air-quality sensors in every courtyard of Auezov district",
+         "Open PM2.5 data next to your home, on a live map."),
+    ),
+    "Тысяча деревьев вдоль Восточной объездной": (
+        ("Шығыс айналма жолы бойында мың ағаш",
+         "Еріктілердің күшімен ағаш отырғызу және үш жыл күтім."),
+        ("A thousand trees along the Eastern Bypass",
+         "Planting, and three years of care for the trees by volunteers."),
+    ),
+    "Доступные пешеходные переходы в Турксибе": (
+        ("Түрксібтегі қолжетімді жаяу жүргінші өткелдері",
+         "40 өткелде бордюрлерді төмендету және тактильді плиткалар."),
+        ("Accessible pedestrian crossings in Turksib",
+         "Lowered kerbs and tactile paving at 40 crossings."),
+    ),
+    "Инклюзивное кафе на Арбате": (
+        None,
+        ("An inclusive café on the Arbat", "A café where people with disabilities work."),
+    ),
+    # The night bike ride and the summer cinema: in Russian only.
+}  # fmt: skip
+
+# The communities' descriptions in Kazakh and English (Kamkor's: in Russian only, on purpose).
+DESCRIPTIONS = {
+    "tram-depot": (
+        "Бұрынғы трамвай деподан қоғамдық кеңістік жасау жобасын дайындап жатқан тұрғындар мен "
+        "сәулетшілер: эскиздік жоба, смета, көршілермен талқылау.",
+        "Residents and architects preparing the conversion of the former tram depot into a "
+        "public space: design concept, cost estimate, talks with the neighbours.",
+    ),
+    "green-almaty": (
+        "Экологиялық бірлестік: саябақтардағы сенбіліктер, ағаш отырғызу, тұрғындармен бірге "
+        "ауа сапасын бақылау.",
+        "An environmental association: park clean-ups, tree planting and air-quality "
+        "monitoring together with residents.",
+    ),
+    "velo-almaty": (
+        "Қауіпсіз веложолдар желісі мен ыңғайлы өткелдер үшін қала велосипедшілері.",
+        "The city's cyclists for a safe network of bike lanes and convenient crossings.",
+    ),
+}
+
+# Dossier documents' titles: written in English, with their Kazakh and Russian versions.
+DOCUMENT_TITLES = {
+    "Design": {"kk": {"title": "Жоба"}, "ru": {"title": "Проект"}},
+    "Cost estimate": {"kk": {"title": "Смета"}, "ru": {"title": "Смета"}},
+}
+
 RESPONSES = {
     "under_review": "Проект передан в управление мобильности; ответ — в течение 30 дней.",
     "accepted": "Акимат принимает проект сообщества за основу реконструкции депо. "
@@ -221,15 +293,25 @@ def small_pdf(text: str) -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)
 
 
 def seed_communities(*, lead: User, citizen: User, moderator: User, official: User, voters, stdout):
     for slug, (name_kk, name_en, focus, email, website) in COMMUNITY_DETAILS.items():
+        community = Community.objects.get(slug=slug)
+        description_kk, description_en = DESCRIPTIONS.get(slug, ("", ""))
+        # The demo's communities are written in Russian (seed_demo), with kk/en versions.
         Community.objects.filter(slug=slug).update(
+            original_language="ru",
             name_kk=name_kk,
+            name_ru=community.name,
             name_en=name_en,
+            description_ru=community.description,
+            description_kk=description_kk,
+            description_en=description_en,
             focus_areas=focus,
             contact_email=email,
             website=website,
@@ -243,12 +325,15 @@ def seed_communities(*, lead: User, citizen: User, moderator: User, official: Us
             actor=citizen,
             data=CommunityInput(
                 name="Соседи Турксиба",
+                original_language="ru",
                 name_kk="Түрксіб көршілері",
                 name_en="Turksib Neighbours",
                 kind=Community.Kind.CITIZEN_GROUP,
                 description="Жители Турксибского района: дворы, освещение, детские площадки.",
                 focus_areas=["urban_space", "social"],
-                district_ids=list(District.objects.filter(slug="turksib").values_list("pk", flat=True)),
+                district_ids=list(
+                    District.objects.filter(slug="turksib").values_list("pk", flat=True)
+                ),
             ),
         )
         Community.objects.filter(pk=pending.pk).update(slug="turksib-neighbours")
@@ -258,12 +343,18 @@ def seed_communities(*, lead: User, citizen: User, moderator: User, official: Us
         community = Community.objects.get(slug=slug)
         if Initiative.objects.filter(community=community, title=title).exists():
             continue
+        kk, en = TRANSLATIONS.get(title, (None, None))
         initiative = initiative_create(
             actor=lead,
             community_id=community.pk,
             data=InitiativeInput(
                 title=title,
                 summary=summary,
+                original_language="ru",
+                title_kk=kk[0] if kk else "",
+                summary_kk=kk[1] if kk else "",
+                title_en=en[0] if en else "",
+                summary_en=en[1] if en else "",
                 category=category,
                 body=body,
                 district_id=District.objects.get(slug=district).pk,
@@ -312,6 +403,8 @@ def _dossier(initiative: Initiative, lead: User) -> None:
             actor=lead,
             initiative_id=initiative.pk,
             title=title,
+            original_language="en",
+            translations=DOCUMENT_TITLES.get(title),
             kind=kind,
             upload=SimpleUploadedFile(name, small_pdf(text), content_type="application/pdf"),
         )

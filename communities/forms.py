@@ -3,9 +3,11 @@ and act, so a form's checks are the shape of the input, never the rules."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District
+from civic.content import TranslationsFormMixin
 from residents.eligibility import Eligibility
 
 from .models import Attachment, Community, FocusArea, Initiative
@@ -26,11 +28,14 @@ class DistrictMultipleChoiceField(forms.ModelMultipleChoiceField):
         return obj.name
 
 
-class CommunityForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=NAME_MAX)
-    name_kk = forms.CharField(label=_("Name in Kazakh"), max_length=NAME_MAX, required=False)
-    name_ru = forms.CharField(label=_("Name in Russian"), max_length=NAME_MAX, required=False)
-    name_en = forms.CharField(label=_("Name in English"), max_length=NAME_MAX, required=False)
+class CommunityForm(TranslationsFormMixin, forms.Form):
+    # The name and description as written; other languages' versions fold under "Add
+    # translations" (civic/content.py).
+    translated = {
+        "name": (pgettext_lazy("community", "Name"), NAME_MAX, False),
+        "description": (_("About the community"), DESCRIPTION_MAX, True),
+    }
+    name = forms.CharField(label=pgettext_lazy("community", "Name"), max_length=NAME_MAX)
     kind = forms.ChoiceField(label=_("Kind"), choices=Community.Kind.choices)
     description = forms.CharField(
         label=_("About the community"),
@@ -96,8 +101,12 @@ class InviteForm(forms.Form):
     )
 
 
-class InitiativeForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
+class InitiativeForm(TranslationsFormMixin, forms.Form):
+    translated = {
+        "title": (pgettext_lazy("initiative", "Title"), TITLE_MAX, False),
+        "summary": (_("Summary"), SUMMARY_MAX, False),
+    }
+    title = forms.CharField(label=pgettext_lazy("initiative", "Title"), max_length=TITLE_MAX)
     summary = forms.CharField(
         label=_("Summary"),
         max_length=SUMMARY_MAX,
@@ -169,6 +178,7 @@ class InitiativeForm(forms.Form):
             "budget_kzt": initiative.budget_kzt if initiative.budget_kzt is not None else "",
             "timeline": initiative.timeline,
             "support_eligibility": initiative.support_eligibility,
+            **cls.initial_translations(initiative, ("title", "summary")),
         }
 
 
@@ -209,7 +219,8 @@ class DecisionForm(forms.Form):
         self.fields["to"].choices = [(s, Initiative.Status(s).label) for s in moves]
 
 
-class AttachmentForm(forms.Form):
+class AttachmentForm(TranslationsFormMixin, forms.Form):
+    translated = {"title": (_("Document title"), 200, False)}
     title = forms.CharField(
         label=_("Document title"),
         max_length=200,

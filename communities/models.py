@@ -13,9 +13,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from civic.content import original_language_field
+from civic.content import text as content_text
 from residents.eligibility import Eligibility
 
 # Almaty's city limits, generously: a point outside this box is not in Almaty.
@@ -38,8 +39,7 @@ class FocusArea(models.TextChoices):
 
 
 def _localized(obj, field: str) -> str:
-    lang = (get_language() or settings.LANGUAGE_CODE)[:2]
-    return getattr(obj, f"{field}_{lang}", "") or getattr(obj, field)
+    return content_text(obj, field)
 
 
 class Community(models.Model):
@@ -58,12 +58,18 @@ class Community(models.Model):
     # The name folded for comparison (Unicode case, spaces): "Трамвай депо" and "ТРАМВАЙ  ДЕПО"
     # are one name. SQLite's LOWER() knows ASCII only, so the folding is done here.
     name_key = models.CharField(max_length=120, unique=True, editable=False)
+    # Texts in three languages (civic/content.py): `name` and `description` are the original's,
+    # in `original_language`; the columns per language hold every version.
+    original_language = original_language_field()
     name_kk = models.CharField(_("name (Kazakh)"), max_length=120, blank=True)
     name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     slug = models.SlugField(_("address"), unique=True, max_length=120)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     description = models.TextField(_("description"), max_length=5000)
+    description_kk = models.TextField(_("description (Kazakh)"), max_length=5000, blank=True)
+    description_ru = models.TextField(_("description (Russian)"), max_length=5000, blank=True)
+    description_en = models.TextField(_("description (English)"), max_length=5000, blank=True)
     focus_areas = models.JSONField(_("focus areas"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
@@ -238,6 +244,14 @@ class Initiative(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     summary = models.CharField(_("summary"), max_length=500)
+    # Texts in three languages (civic/content.py): `title` and `summary` are the original's.
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    summary_kk = models.CharField(_("summary (Kazakh)"), max_length=500, blank=True)
+    summary_ru = models.CharField(_("summary (Russian)"), max_length=500, blank=True)
+    summary_en = models.CharField(_("summary (English)"), max_length=500, blank=True)
     body = models.TextField(_("description (Markdown)"), max_length=20000, blank=True)
     body_html = models.TextField(_("description (HTML)"), editable=False, blank=True)
     category = models.CharField(_("category"), max_length=16, choices=FocusArea.choices)
@@ -429,6 +443,10 @@ class Attachment(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OTHER)
     title = models.CharField(_("title"), max_length=200)
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     file = models.FileField(_("file"), upload_to=_attachment_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)

@@ -26,10 +26,17 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.permissions import is_moderator, is_official, require_citizen, require_staff_role
 from accounts.selectors import district_id_clean
 from audit.services import audit_record
+from civic.content import (
+    FieldSpec,
+    clean_translations,
+    clean_version_columns,
+    original_language_of,
+)
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
 from civic.validation import clean_decimal, clean_text, render_markdown
@@ -268,6 +275,12 @@ class CommunityInput:
     name_kk: str = ""
     name_ru: str = ""
     name_en: str = ""
+    # Texts in three languages (civic/content.py): `name` and `description` are the original,
+    # in `original_language` ("" = detected from the name); the rest are optional versions.
+    original_language: str = ""
+    description_kk: str = ""
+    description_ru: str = ""
+    description_en: str = ""
     focus_areas: list[str] = field(default_factory=list)
     district_ids: list[int] = field(default_factory=list)
     contact_email: str = ""
@@ -290,14 +303,18 @@ def _validate_community(data: CommunityInput) -> dict:
             data.contact_phone, name=_("Phone"), max_length=32, required=False, multiline=False
         ),
     }
-    for lang in ("kk", "ru", "en"):
-        fields[f"name_{lang}"] = clean_text(
-            getattr(data, f"name_{lang}"),
-            name=_("Name"),
-            max_length=NAME_MAX,
-            required=False,
-            multiline=False,
-        )
+    original = original_language_of(data.original_language, fields["name"])
+    fields["original_language"] = original
+    fields |= clean_version_columns(
+        data,
+        specs={
+            "name": FieldSpec(pgettext_lazy("community", "Name"), NAME_MAX),
+            "description": FieldSpec(_("Description"), DESCRIPTION_MAX, multiline=True),
+        },
+        original=original,
+    )
+    fields[f"name_{original}"] = fields["name"]
+    fields[f"description_{original}"] = fields["description"]
     if data.kind not in Community.Kind.values:
         raise InvalidInput(_("Unknown kind of community."))
     fields["kind"] = data.kind
@@ -625,6 +642,21 @@ class InitiativeInput:
     timeline: str = ""
     # Who may support it (residents.eligibility): email unless the proposers ask for residents.
     support_eligibility: str = Eligibility.EMAIL
+    # Texts in three languages (civic/content.py): `title` and `summary` are the original, in
+    # `original_language` ("" = detected from the title); the rest are optional versions.
+    original_language: str = ""
+    title_kk: str = ""
+    title_ru: str = ""
+    title_en: str = ""
+    summary_kk: str = ""
+    summary_ru: str = ""
+    summary_en: str = ""
+
+
+INITIATIVE_TRANSLATED = {
+    "title": FieldSpec(pgettext_lazy("initiative", "Title"), TITLE_MAX),
+    "summary": FieldSpec(_("Summary"), SUMMARY_MAX),
+}
 
 
 def _validate_initiative(data: InitiativeInput) -> dict:
@@ -645,6 +677,11 @@ def _validate_initiative(data: InitiativeInput) -> dict:
             multiline=False,
         ),
     }
+    original = original_language_of(data.original_language, fields["title"])
+    fields["original_language"] = original
+    fields |= clean_version_columns(data, specs=INITIATIVE_TRANSLATED, original=original)
+    fields[f"title_{original}"] = fields["title"]
+    fields[f"summary_{original}"] = fields["summary"]
     if data.category not in FocusArea.values:
         raise InvalidInput(_("Unknown category."))
     fields["category"] = data.category
@@ -994,13 +1031,32 @@ def supports_verify(*, repair: bool = False) -> list[tuple[int, int, int]]:
 # --- Dossier ----------------------------------------------------------------------------------
 
 
-def attachment_add(*, actor, initiative_id: int, title: str, kind: str, upload) -> Attachment:
-    """Add a document to the dossier; the same title again is its next version."""
+def attachment_add(
+    *,
+    actor,
+    initiative_id: int,
+    title: str,
+    kind: str,
+    upload,
+    original_language: str = "",
+    translations: dict | None = None,
+) -> Attachment:
+    """Add a document to the dossier; the same title again is its next version.
+
+    `translations` gives the title in other languages: {"en": {"title": "..."}}.
+    """
     initiative = _get_initiative(initiative_id)
     require_member(actor, initiative.community_id)
     title = clean_text(
         title, name=_("Document title"), max_length=200, required=True, multiline=False
     )
+    title_language = original_language_of(original_language, title)
+    title_columns = clean_translations(
+        translations,
+        specs={"title": FieldSpec(_("Document title"), 200)},
+        original=title_language,
+    )
+    title_columns[f"title_{title_language}"] = title
     if kind not in Attachment.Kind.values:
         raise InvalidInput(_("Unknown kind of document."))
     mime, extension, original = _check_upload(
@@ -1017,6 +1073,8 @@ def attachment_add(*, actor, initiative_id: int, title: str, kind: str, upload) 
             initiative=initiative,
             kind=kind,
             title=title,
+            original_language=title_language,
+            **title_columns,
             version=last + 1,
             original_name=original,
             content_type=mime,

@@ -29,6 +29,7 @@ from accounts.permissions import (
     require_moderator,
     require_official,
 )
+from civic.content import LANGS
 from civic.errors import Conflict, DomainError, InvalidInput
 from civic.realtime import now_seq
 from civic.templatetags.numbers import format_percent
@@ -223,14 +224,12 @@ def _community_input(data: dict, *, name: str | None = None) -> CommunityInput:
         name=name if name is not None else data["name"],
         kind=data["kind"],
         description=data["description"],
-        name_kk=data["name_kk"],
-        name_ru=data["name_ru"],
-        name_en=data["name_en"],
         focus_areas=list(data["focus_areas"]),
         district_ids=[d.pk for d in data["districts"]],
         contact_email=data["contact_email"],
         contact_phone=data["contact_phone"],
         website=data["website"],
+        **{k: v for k, v in data.items() if k in TRANSLATION_KEYS},
     )
 
 
@@ -268,9 +267,7 @@ def community_register(request):
 def _community_initial(community: Community) -> dict:
     return {
         "name": community.name,
-        "name_kk": community.name_kk,
-        "name_ru": community.name_ru,
-        "name_en": community.name_en,
+        **CommunityForm.initial_translations(community, ("name", "description")),
         "kind": community.kind,
         "description": community.description,
         "focus_areas": community.focus_areas,
@@ -644,7 +641,14 @@ def _initiative_input(data: dict) -> InitiativeInput:
         budget_kzt=data["budget_kzt"],
         timeline=data["timeline"],
         support_eligibility=data.get("support_eligibility") or "email",
+        **{k: v for k, v in data.items() if k in TRANSLATION_KEYS},
     )
+
+
+# The versions a form collects (civic.content.TranslationsFormMixin) go to the input as they are.
+TRANSLATION_KEYS = {"original_language"} | {
+    f"{f}_{lang}" for f in ("name", "description", "title", "summary") for lang in LANGS
+}
 
 
 @login_required
@@ -839,6 +843,8 @@ def attachment_upload(request, pk: int):
             title=data["title"],
             kind=data["kind"],
             upload=data["file"],
+            original_language=data.get("original_language") or "",
+            translations={lang: {"title": data.get(f"title_{lang}") or ""} for lang in LANGS},
         ),
         done=_("The document is added to the dossier."),
         anchor="#dossier",

@@ -105,6 +105,14 @@ def _urban_session(*, official, moderator, residents) -> Session:
         moderation=Session.Moderation.POST,
         description="Открытая встреча с акиматом: велодорожки, общественный транспорт, "
         "дворы и скверы. Задавайте вопросы и голосуйте за те, на которые хотите услышать ответ.",
+        # Written in Russian, with its Kazakh and English versions (civic/content.py).
+        original_language="ru",
+        title_kk="Urban Dialogue: қалалық орта және көлік",
+        title_en="Urban Dialogue: the city's streets and transport",
+        description_kk="Әкімдікпен ашық кездесу: веложолдар, қоғамдық көлік, аулалар мен "
+        "скверлер. Сұрақ қойыңыз және жауабын естігіңіз келетін сұрақтарға дауыс беріңіз.",
+        description_en="An open meeting with the akimat: bike lanes, public transport, "
+        "courtyards and squares. Ask, and upvote the questions you want answered.",
         host_ids=(official.pk,),
     )
     if not created:
@@ -140,6 +148,8 @@ def _business_session(*, official, moderator) -> Session:
         description="Предприниматели и акимат: аренда, разрешения, поддержка социального "
         "бизнеса. Вопросы появляются после проверки модератором; приём вопросов откроется "
         "в начале встречи.",
+        # In Russian only, on purpose: kk and en pages show it with its "in Russian" note.
+        original_language="ru",
         host_ids=(official.pk,),
     )
     # Questions open when it starts (the services refuse them before): none are seeded here.

@@ -3,9 +3,11 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District, Role, User
+from civic.content import TranslationsFormMixin
 from residents.eligibility import Eligibility
 
 from .models import Session
@@ -24,8 +26,12 @@ class HostChoiceField(forms.ModelMultipleChoiceField):
         return obj.public_name
 
 
-class SessionForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
+class SessionForm(TranslationsFormMixin, forms.Form):
+    translated = {
+        "title": (pgettext_lazy("session", "Title"), TITLE_MAX, False),
+        "description": (_("Description"), DESCRIPTION_MAX, True),
+    }
+    title = forms.CharField(label=pgettext_lazy("session", "Title"), max_length=TITLE_MAX)
     description = forms.CharField(
         label=_("Description"),
         max_length=DESCRIPTION_MAX,

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from civic.content import original_language_field
 from residents.eligibility import Eligibility
 
 
@@ -135,6 +136,15 @@ class Session(models.Model):
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), max_length=4000, blank=True)
+    # Texts in three languages (civic/content.py): `title` and `description` are the
+    # original's, in `original_language` (the session may be held in another `language`).
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    description_kk = models.TextField(_("description (Kazakh)"), max_length=4000, blank=True)
+    description_ru = models.TextField(_("description (Russian)"), max_length=4000, blank=True)
+    description_en = models.TextField(_("description (English)"), max_length=4000, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=settings.LANGUAGES)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))

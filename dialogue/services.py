@@ -18,6 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.permissions import (
     is_official,
@@ -27,6 +28,7 @@ from accounts.permissions import (
 )
 from accounts.selectors import district_id_clean
 from audit.services import audit_record
+from civic.content import FieldSpec, clean_version_columns, original_language_of
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
 from civic.realtime import (
@@ -338,6 +340,15 @@ class SessionInput:
     # Who may ask and upvote (residents.eligibility); a district session names its district.
     eligibility: str = Eligibility.EMAIL
     district_id: int | None = None
+    # Texts in three languages (civic/content.py): `title` and `description` are the original,
+    # in `original_language` ("" = detected from the title); the rest are optional versions.
+    original_language: str = ""
+    title_kk: str = ""
+    title_ru: str = ""
+    title_en: str = ""
+    description_kk: str = ""
+    description_ru: str = ""
+    description_en: str = ""
 
 
 def session_create(*, actor, data: SessionInput) -> Session:
@@ -350,6 +361,16 @@ def session_create(*, actor, data: SessionInput) -> Session:
     )
     if data.language not in dict(settings.LANGUAGES):
         raise InvalidInput(_("Unknown language."))
+    original = original_language_of(data.original_language, title)
+    texts = clean_version_columns(
+        data,
+        specs={
+            "title": FieldSpec(pgettext_lazy("session", "Title"), TITLE_MAX),
+            "description": FieldSpec(_("Description"), DESCRIPTION_MAX, multiline=True),
+        },
+        original=original,
+    )
+    texts[f"title_{original}"], texts[f"description_{original}"] = title, description
     if data.moderation not in Session.Moderation.values:
         raise InvalidInput(_("Unknown moderation mode."))
     _check_hours(data.starts_at, data.ends_at)
@@ -367,6 +388,8 @@ def session_create(*, actor, data: SessionInput) -> Session:
         session = Session.objects.create(
             title=title,
             description=description,
+            original_language=original,
+            **texts,
             language=data.language,
             starts_at=data.starts_at,
             ends_at=data.ends_at,

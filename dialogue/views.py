@@ -443,6 +443,7 @@ def session_new(request):
             host_ids=tuple(h.pk for h in d["hosts"]),
             eligibility=d.get("eligibility") or "email",
             district_id=d["district"].pk if d.get("district") else None,
+            **form.translation_values(),
         )
         try:
             session = session_create(actor=request.user, data=data)

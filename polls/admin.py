@@ -25,6 +25,7 @@ from .services import (
 )
 
 POLL_INPUT_FIELDS = [
+    "original_language",
     "title_kk",
     "title_ru",
     "title_en",
@@ -83,7 +84,7 @@ def _run_on_each(modeladmin, request, queryset, service, done):
 class PollAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "title_en",
+        "__str__",
         "status",
         "kind",
         "ballot_mode",

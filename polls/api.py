@@ -8,6 +8,7 @@ from django.http import Http404
 from ninja import Field, Header, Router, Schema, Status
 from ninja.security import SessionAuth, django_auth
 
+from civic.content import content_payload, request_language
 from civic.ratelimit import client_address
 from civic.realtime import now_seq
 
@@ -32,7 +33,12 @@ class RefusedOut(ErrorOut):
 
 class PollOut(Schema):
     id: int
-    title: str
+    title: str = Field(description="in the language asked for (?lang= or Accept-Language)")
+    title_lang: str = Field("", description="the language `title` is in (another one if missing)")
+    original_language: str = ""
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     kind: str
     status: str
     opens_at: datetime | None
@@ -53,11 +59,14 @@ class PollOut(Schema):
 class ChoiceOut(Schema):
     id: int
     label: str
+    label_lang: str = ""
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict)
     initiative: int | None = None
 
 
 class PollDetailOut(PollOut):
     description: str
+    description_lang: str = ""
     max_choices: int
     choices: list[ChoiceOut]
 
@@ -95,10 +104,10 @@ class VoteOut(Schema):
     secret: bool
 
 
-def _poll_out(poll) -> dict:
+def _poll_out(poll, lang: str, fields=("title",)) -> dict:
     return {
         "id": poll.pk,
-        "title": poll.title,
+        **content_payload(poll, fields, lang),
         "kind": poll.kind,
         "status": poll.status,
         "opens_at": poll.opens_at,
@@ -124,18 +133,23 @@ def polls(request, status: str | None = None):
     qs = poll_list_public(user=request.user)
     if status:
         qs = qs.filter(status=status)
-    return [_poll_out(p) for p in qs[:200]]
+    lang = request_language(request)
+    return [_poll_out(p, lang) for p in qs[:200]]
 
 
 @router.get("/polls/{poll_id}", response={200: PollDetailOut, 404: ErrorOut})
 def poll_detail(request, poll_id: int):
     poll = _get(request, poll_id)
+    lang = request_language(request)
     return {
-        **_poll_out(poll),
-        "description": poll.description,
+        **_poll_out(poll, lang, ("title", "description")),
         "max_choices": poll.max_choices,
         "choices": [
-            {"id": c.pk, "label": c.label, "initiative": c.initiative_id}
+            {
+                "id": c.pk,
+                **content_payload(c, ("label",), lang),
+                "initiative": c.initiative_id,
+            }
             for c in poll.choices.all()
         ],
     }
@@ -192,7 +206,7 @@ def poll_vote(
     auth=django_auth,
 )
 def poll_open_api(request, poll_id: int):
-    return _poll_out(poll_open(actor=request.auth, poll_id=poll_id))
+    return _poll_out(poll_open(actor=request.auth, poll_id=poll_id), request_language(request))
 
 
 @router.post(
@@ -201,4 +215,4 @@ def poll_open_api(request, poll_id: int):
     auth=django_auth,
 )
 def poll_close_api(request, poll_id: int):
-    return _poll_out(poll_close(actor=request.auth, poll_id=poll_id))
+    return _poll_out(poll_close(actor=request.auth, poll_id=poll_id), request_language(request))

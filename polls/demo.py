@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import District, User
+from civic.content import versions
 
 from .models import EventCode, Poll
 from .services import (
@@ -55,7 +56,10 @@ def demo_residents(count: int) -> list[User]:
 
 
 def _poll(official, title, choices, **fields) -> Poll:
-    existing = Poll.objects.filter(title_en=title[2]).first()
+    # A poll may be given in one language only ("" for the others): its page then shows the
+    # original with an "in Russian" note. It is found again by its first title given.
+    lang, text = next((lang, t) for lang, t in zip(("kk", "ru", "en"), title, strict=True) if t)
+    existing = Poll.objects.filter(**{f"title_{lang}": text}).first()
     if existing:
         return existing
     now = timezone.now()
@@ -126,14 +130,12 @@ def seed_polls(official: User, stdout) -> None:
     if scheduled.status == Poll.Status.DRAFT:
         poll_schedule(actor=official, poll_id=scheduled.pk)
 
+    # Written in Russian only, deliberately: the kk and en pages show it with its note.
     closed = _poll(
         official,
-        (
-            "Саябақтағы сенбілік қай күні өтсін?",
-            "В какой день провести субботник в парке?",
-            "Which day for the park clean-up?",
-        ),
-        [("Сенбі", "Суббота", "Saturday"), ("Жексенбі", "Воскресенье", "Sunday")],
+        ("", "В какой день провести субботник в парке?", ""),
+        [("", "Суббота", ""), ("", "Воскресенье", "")],
+        original_language="ru",
         opens_at=now - timedelta(minutes=5),
         closes_at=now + timedelta(minutes=5),
     )
@@ -189,7 +191,15 @@ def seed_initiative_poll(official: User, stdout) -> None:
             title_kk=title[0],
             title_ru=title[1],
             title_en=title[2],
-            choices=[ChoiceInput(i.title, i.title, i.title, initiative_id=i.pk) for i in open_ones],
+            # Each choice in the languages its initiative was given in (civic/content.py).
+            choices=[
+                ChoiceInput(
+                    **{f"label_{lang}": t for lang, t in versions(i, "title").items()},
+                    initiative_id=i.pk,
+                )
+                for i in open_ones
+            ],
+            original_language="ru",
             opens_at=timezone.now(),
             closes_at=timezone.now() + timedelta(days=7),
         ),

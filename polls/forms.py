@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import DistrictChoiceField
 from accounts.models import District
+from civic.content import TranslationsFormMixin
 from residents.eligibility import Eligibility
 
 from .models import Poll
@@ -18,24 +19,17 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class PollForm(forms.Form):
-    title_kk = forms.CharField(label=_("Question (Kazakh)"), max_length=200)
-    title_ru = forms.CharField(label=_("Question (Russian)"), max_length=200)
-    title_en = forms.CharField(label=_("Question (English)"), max_length=200)
-    description_kk = forms.CharField(
-        label=_("Description (Kazakh)"),
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    description_ru = forms.CharField(
-        label=_("Description (Russian)"),
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    description_en = forms.CharField(
-        label=_("Description (English)"),
+class PollForm(TranslationsFormMixin, forms.Form):
+    # The question as written, in the language chosen under it; the other languages' versions
+    # fold under "Add translations" (civic/content.py).
+    translated = {
+        "title": (_("Question"), 200, False),
+        "description": (_("Description"), 4000, True),
+    }
+    columns_only = True
+    title = forms.CharField(label=_("Question"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"),
         max_length=4000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -12,20 +12,15 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from civic.content import original_language_field
+from civic.content import text as content_text
 from residents.eligibility import Eligibility
 
 
 def _localized(obj, field: str) -> str:
-    lang = (get_language() or settings.LANGUAGE_CODE)[:2]
-    return (
-        getattr(obj, f"{field}_{lang}", "")
-        or getattr(obj, f"{field}_ru", "")
-        or getattr(obj, f"{field}_kk", "")
-        or getattr(obj, f"{field}_en", "")
-    )
+    return content_text(obj, field)
 
 
 class Poll(models.Model):
@@ -51,9 +46,11 @@ class Poll(models.Model):
         CODES = "codes", _("Ballot codes only")
         BOTH = "both", _("Accounts and ballot codes")
 
-    title_kk = models.CharField(_("title (Kazakh)"), max_length=200)
-    title_ru = models.CharField(_("title (Russian)"), max_length=200)
-    title_en = models.CharField(_("title (English)"), max_length=200)
+    # Texts in three languages (civic/content.py): the original's is required, the rest optional.
+    original_language = original_language_field()
+    title_kk = models.CharField(_("title (Kazakh)"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description_kk = models.TextField(_("description (Kazakh)"), max_length=4000, blank=True)
     description_ru = models.TextField(_("description (Russian)"), max_length=4000, blank=True)
     description_en = models.TextField(_("description (English)"), max_length=4000, blank=True)
@@ -167,9 +164,9 @@ class Poll(models.Model):
 
 class Choice(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="choices")
-    label_kk = models.CharField(_("label (Kazakh)"), max_length=200)
-    label_ru = models.CharField(_("label (Russian)"), max_length=200)
-    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_kk = models.CharField(_("label (Kazakh)"), max_length=200, blank=True)
+    label_ru = models.CharField(_("label (Russian)"), max_length=200, blank=True)
+    label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
     # A choice may stand for an urban initiative ("which project first?").
     initiative = models.ForeignKey(
@@ -192,6 +189,11 @@ class Choice(models.Model):
     @property
     def label(self) -> str:
         return _localized(self, "label")
+
+    @property
+    def original_language(self) -> str:
+        # A choice is written in its poll's language (the poll is cached by poll.choices).
+        return self.poll.original_language if self.poll_id else ""
 
 
 class Ballot(models.Model):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from civic.content import LANGS, LANGUAGE_LABELS, original_language_among
 from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
@@ -63,18 +64,21 @@ class AlreadyVoted(Conflict):
 
 @dataclass
 class ChoiceInput:
-    label_kk: str
-    label_ru: str
-    label_en: str
+    label_kk: str = ""
+    label_ru: str = ""
+    label_en: str = ""
     initiative_id: int | None = None
 
 
 @dataclass
 class PollInput:
-    title_kk: str
-    title_ru: str
-    title_en: str
-    choices: list[ChoiceInput]
+    # Texts in three languages (civic/content.py): the original language's title and choice
+    # labels are required, the other languages' are optional translations.
+    title_kk: str = ""
+    title_ru: str = ""
+    title_en: str = ""
+    choices: list[ChoiceInput] = field(default_factory=list)
+    original_language: str = ""
     description_kk: str = ""
     description_ru: str = ""
     description_en: str = ""
@@ -110,18 +114,19 @@ def _clean_initiative(initiative_id) -> int | None:
 
 
 def _validate_poll_input(data: PollInput) -> dict:
-    fields = {}
-    for lang in ("kk", "ru", "en"):
+    original = original_language_among(data.original_language, data, "title")
+    fields = {"original_language": original}
+    for lang in LANGS:
         fields[f"title_{lang}"] = clean_text(
             getattr(data, f"title_{lang}"),
-            name=_("Title"),
+            name=f"{_('Title')} ({LANGUAGE_LABELS[lang]})",
             max_length=TITLE_MAX,
-            required=True,
+            required=lang == original,
             multiline=False,
         )
         fields[f"description_{lang}"] = clean_text(
             getattr(data, f"description_{lang}"),
-            name=_("Description"),
+            name=f"{_('Description')} ({LANGUAGE_LABELS[lang]})",
             max_length=DESCRIPTION_MAX,
             required=False,
         )
@@ -160,12 +165,12 @@ def _validate_poll_input(data: PollInput) -> dict:
             **{
                 f"label_{lang}": clean_text(
                     getattr(c, f"label_{lang}"),
-                    name=_("Choice"),
+                    name=f"{_('Choice')} ({LANGUAGE_LABELS[lang]})",
                     max_length=TITLE_MAX,
-                    required=True,
+                    required=lang == original,
                     multiline=False,
                 )
-                for lang in ("kk", "ru", "en")
+                for lang in LANGS
             },
             "initiative_id": _clean_initiative(c.initiative_id),
         }

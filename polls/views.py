@@ -140,6 +140,7 @@ def _poll_input(form, formset) -> PollInput:
     ]
     d = form.cleaned_data
     return PollInput(
+        original_language=d["original_language"],
         title_kk=d["title_kk"],
         title_ru=d["title_ru"],
         title_en=d["title_en"],
@@ -167,8 +168,8 @@ def _poll_initial(poll: Poll) -> tuple[dict, list[dict]]:
     fields = {
         name: getattr(poll, name)
         for name in (
-            "title_kk", "title_ru", "title_en", "description_kk", "description_ru",
-            "description_en", "kind", "max_choices", "results_visibility",
+            "original_language", "title_kk", "title_ru", "title_en", "description_kk",
+            "description_ru", "description_en", "kind", "max_choices", "results_visibility",
             "allow_vote_change", "secret_ballot", "ballot_mode", "eligibility",
         )
     }  # fmt: skip

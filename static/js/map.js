@@ -54,8 +54,10 @@
         }
       }).addTo(map);
       layer.bringToBack();
-      // Outlines carry no street detail: closer than this shows one flat colour.
-      if (map.getZoom() > 12) map.setZoom(12);
+      // Outlines carry no street detail: closer than this shows one flat colour. Leaflet
+      // ignores a view change during a zoom animation, so that one is let finish first.
+      var cap = function () { if (map.getZoom() > 12) map.setZoom(12); };
+      if (map._animatingZoom) map.once("zoomend", cap); else cap();
       layer.eachLayer(function (part) {
         var path = part.getElement && part.getElement();
         if (!path) return;
@@ -86,6 +88,8 @@
     tiles.addTo(map);
   }
 
+  // Views set in code are not animated: a zoom animation would swallow the outlines' zoom
+  // limit (Leaflet ignores a view change while one runs).
   function createMap(el, options) {
     el.hidden = false;
     var map = L.map(el, L.extend({ zoomControl: false, scrollWheelZoom: false }, options || {}));
@@ -125,8 +129,8 @@
         .addTo(map).bindPopup(popup);
       bounds.push([m.lat, m.lng]);
     });
-    if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
-    else if (bounds.length === 1) map.setView(bounds[0], 15);
+    if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false });
+    else if (bounds.length === 1) map.setView(bounds[0], 15, { animate: false });
   }
 
   function placeMap(el) {
@@ -134,7 +138,7 @@
     var lng = parseFloat(el.getAttribute("data-lng"));
     if (!isFinite(lat) || !isFinite(lng)) return;
     var map = createMap(el);
-    map.setView([lat, lng], 15);
+    map.setView([lat, lng], 15, { animate: false });
     // No popup, so no tab stop: the coordinates are in the text beside the map.
     L.marker([lat, lng], {
       icon: icon, alt: labels.marker, title: el.getAttribute("data-title") || labels.marker,
@@ -217,7 +221,7 @@
     var start = current();
     if (start) {
       place(start);
-      map.setView(start, 15);
+      map.setView(start, 15, { animate: false });
     }
   }
 

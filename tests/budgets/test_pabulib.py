@@ -494,7 +494,9 @@ def test_import_without_rule_is_greedy_and_takes_a_title(tmp_path):
     path.write_text(GOOD.replace("rule;equalshares\n", ""), encoding="utf-8")
     lines = _import(path, "--title", "Replay")
     budget_round = BudgetRound.objects.get(pk=int(lines[-1]))
-    assert budget_round.rule == "greedy" and budget_round.title_ru == "Replay"
+    assert budget_round.rule == "greedy" and budget_round.title == "Replay"
+    # One version, in the language it is written in (Latin letters: English).
+    assert budget_round.original_language == "en" and budget_round.title_ru == ""
     assert budget_round.outcomes.count() == 2
 
 

@@ -373,8 +373,10 @@ def test_manage_pages_are_for_officials_only(client, citizen):
 def _round_form(**overrides):
     now = timezone.localtime() + timedelta(hours=1)
     data = {
+        # The title as written (in Russian), its Kazakh and English versions folded beside it.
+        "title": "Народный бюджет",
+        "original_language": "ru",
         "title_kk": "Халық бюджеті",
-        "title_ru": "Народный бюджет",
         "title_en": "People's Budget",
         "district": "",
         "eligibility": "city",
@@ -420,7 +422,13 @@ def test_official_creates_fills_opens_and_closes_a_round(client):
     project = BudgetProject.objects.get(initiative=initiative)
     assert project.cost == 350_000_000 and project.cost_note == "Prices of 2027."
     # An own project, then a bad one (zero cost): refused, nothing added.
-    own = {"title_kk": "Шам", "title_ru": "Фонари", "title_en": "Street lights", "cost": "5000000"}
+    own = {
+        "title": "Фонари",
+        "original_language": "ru",
+        "title_kk": "Шам",
+        "title_en": "Street lights",
+        "cost": "5000000",
+    }
     assert client.post(base + "projects/", own).status_code == 302
     response = client.post(base + "projects/", {**own, "title_en": "Zero", "cost": "0"})
     assert response.status_code == 400
@@ -465,7 +473,9 @@ def test_round_form_refuses_bad_input_and_saves_nothing(client):
         {"total_budget": "0"},
         {"total_budget": "-5"},
         {"min_projects": "3", "max_projects": "1"},
-        {"title_en": ""},
+        {"title": ""},  # the original's title is required; translations are not
+        {"original_language": "xx"},
+        {"title_en": "x" * 201},
     ):
         response = client.post("/en/budgets/manage/new/", _round_form(**bad))
         assert response.status_code == 400, bad

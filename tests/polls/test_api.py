@@ -29,7 +29,7 @@ def test_list_and_detail_shapes(client):
     assert detail["max_choices"] == 2
     assert detail["title"] == "Самые острые проблемы Алматы"
     assert [c["label"] for c in detail["choices"]] == ["Вариант 1", "Вариант 2", "Вариант 3"]
-    assert {"id", "label", "initiative"} == set(detail["choices"][0])
+    assert {"id", "label", "label_lang", "translations", "initiative"} == set(detail["choices"][0])
     assert detail["choices"][0]["initiative"] is None
 
 

@@ -302,7 +302,10 @@ def test_only_officials_manage(citizen):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"title_en": ""},
+        # The original language's title is required (the others are optional translations).
+        {"original_language": "en", "title_en": ""},
+        {"original_language": "fr"},
+        {"title_en": "x" * 201},
         {"title_ru": "x" * 201},
         {"title_kk": "a\x00b"},
         {"choices": [ChoiceInput("a", "b", "c")]},

@@ -92,9 +92,12 @@ def test_manage_pages_are_for_officials_only(client, citizen):
 def _form(**overrides):
     now = timezone.localtime() + timedelta(hours=1)
     data = {
+        # The question as written (in Russian); its Kazakh and English versions beside it.
+        "title": "Вопрос",
+        "original_language": "ru",
         "title_kk": "Сұрақ",
-        "title_ru": "Вопрос",
         "title_en": "Question",
+        "description": "",
         "description_kk": "",
         "description_ru": "",
         "description_en": "",
@@ -149,7 +152,12 @@ def test_create_form_rejects_bad_input_and_saves_nothing(client):
     response = client.post("/en/polls/manage/new/", bad)
     assert response.status_code == 400
     assert "at least two choices" in response.content.decode()
-    response = client.post("/en/polls/manage/new/", _form(title_en=""))
+    response = client.post("/en/polls/manage/new/", _form(title=""))
+    assert response.status_code == 400
+    # A version may be missing, but not too long; an unknown language is refused.
+    response = client.post("/en/polls/manage/new/", _form(title_en="x" * 201))
+    assert response.status_code == 400
+    response = client.post("/en/polls/manage/new/", _form(original_language="fr"))
     assert response.status_code == 400
     assert not Poll.objects.exists()
 
