@@ -3,7 +3,7 @@ sign-in page is in Birge's design, and refused forms keep you where you were (bu
 
 import pytest
 
-from tests.conftest import AsgiServer, server_env
+from tests.conftest import ROOT, AsgiServer, server_env
 from tests.test_server import _migrate_and_seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -212,3 +212,50 @@ def test_kazakh_column_headings(browser, live_server_url):
     ]
     assert texts == ["Қазақша", "Орысша", "Ағылшынша"]
     context.close()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+  .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))"""
+
+
+@pytest.mark.axe
+def test_the_new_states_have_no_axe_violations(browser, live_server_url):
+    """States a link-walking audit does not reach: a refused form with its summary, the phone
+    menu open, allauth's account pages, the refused review queue, the poll form on a phone."""
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    found = {}
+    page.goto(live_server_url + "/en/accounts/login/")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_selector("[data-error-summary]")
+    found["sign-in refused"] = page.evaluate(RUN_AXE)
+    page.goto(live_server_url + "/en/accounts/signup/")
+    page.get_by_role("button", name="Menu").click()
+    found["menu open"] = page.evaluate(RUN_AXE)
+    sign_in(page, live_server_url, "citizen")
+    for path in ("email/", "password/change/", "logout/", "3rdparty/", "reauthenticate/"):
+        page.goto(f"{live_server_url}/en/accounts/{path}")
+        found[path] = page.evaluate(RUN_AXE)
+    context.close()
+
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    sign_in(page, live_server_url, "moderator")
+    page.goto(live_server_url + "/en/communities/review/")
+    with page.expect_navigation():
+        page.locator("main form").first.get_by_role("button", name="Reject").click()
+    found["review refused"] = page.evaluate(RUN_AXE)
+    context.close()
+
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    sign_in(page, live_server_url, "official")
+    page.goto(live_server_url + "/en/polls/manage/new/")
+    found["poll form"] = page.evaluate(RUN_AXE)
+    context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+    assert len(found) == 9
