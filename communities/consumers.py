@@ -9,7 +9,10 @@ from civic import realtime
 from civic.consumers import EnvelopeConsumer
 from civic.errors import NotFound
 
+from .live import render_support
 from .selectors import initiative_get, initiative_group, initiative_state
+
+realtime.register_fragments(realtime.TOPIC_INITIATIVE_STATE, render_support)
 
 
 class InitiativeConsumer(EnvelopeConsumer):
@@ -30,6 +33,10 @@ class InitiativeConsumer(EnvelopeConsumer):
 
     def watched(self):
         return [(realtime.TOPIC_INITIATIVE_STATE, self.initiative.pk)]
+
+    def render_target(self):
+        pk = self.initiative.pk
+        return realtime.TOPIC_INITIATIVE_STATE, pk, initiative_group(pk)
 
     @database_sync_to_async
     def _snapshot(self):

@@ -403,6 +403,10 @@ def session_detail(request, pk: int):
 
 
 def session_presenter(request, pk: int):
+    from django.utils.safestring import mark_safe
+
+    from civic.qr import qr_svg
+
     """The projector screen: the question on screen, large, and the next ones in the queue."""
     session = _session_or_404(pk)
     queue = session_queue(session, for_moderators=False)
@@ -421,6 +425,8 @@ def session_presenter(request, pk: int):
         context["session_url"] = request.build_absolute_uri(
             reverse("dialogue:session", kwargs={"pk": session.pk})
         )
+        # The room joins by scanning, as on the poll projector (an SVG: no request for it).
+        context["session_qr_svg"] = mark_safe(qr_svg(context["session_url"], size=240))  # noqa: S308 - ours
         return render(request, "dialogue/presenter.html", context)
 
 

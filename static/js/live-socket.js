@@ -266,7 +266,8 @@
       announcer.setAttribute("role", "status");
       announcer.setAttribute("aria-live", "polite");
       announcer.setAttribute("aria-atomic", "true");
-      document.body.appendChild(announcer);
+      // First in the body: an absolute 1px box at the end would add a pixel to a full-screen wall.
+      document.body.insertBefore(announcer, document.body.firstChild);
     }
     return announcer;
   }
