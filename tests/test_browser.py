@@ -27,6 +27,8 @@ def test_language_switcher_and_phone_layout(browser, live_server_url, artifacts_
     # No horizontal scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
+    # On a phone the language switcher is in the header's menu.
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Қазақша").click()
     page.wait_for_url("**/kk/")
     assert page.locator("h1").inner_text() == "Алматы бірге шешеді"
