@@ -90,6 +90,12 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail && event.detail.target) applyWidths(event.detail.target);
   });
+  // A refused action in place (a 4xx from an hx-post form) is sent again as a plain form: the
+  // server then answers with its full page, the reason at the top, as without JavaScript.
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail && event.detail.elt;
+    if (form && form.tagName === "FORM" && form.method.toLowerCase() === "post") form.submit();
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
