@@ -48,6 +48,7 @@ BAR_ROW = 34  # a label line above its bar
 VALUE_ROOM = 64  # right of the longest bar, for its value
 COLUMN_AREA = 120  # height of the columns' plot
 STACK_HEIGHT = 28
+MIN_COLUMNS = 12
 
 
 def number(value, decimals: int = 0) -> str:
@@ -188,7 +189,9 @@ def column_chart(
     """Vertical bars in order (time): the peak's value on a guide line, the first, middle
     and last labels under the axis, every value in the bar's tooltip and the data table."""
     data = list(data)
-    n = max(len(data), 1)
+    # A few columns stay columns (not slabs): the drawing is laid out for at least
+    # MIN_COLUMNS, left-aligned; the axis and the guide line still span the width.
+    n = max(len(data), MIN_COLUMNS)
     peak = max((d.value for d in data), default=0)
     left, top, bottom = 0, FONT + 6, FONT + 8
     pitch = WIDTH / n
@@ -210,14 +213,21 @@ def column_chart(
             f'<rect x="{_f(x)}" y="{_f(base - h)}" width="{_f(bar)}" height="{_f(h)}" '
             f'fill="{d.colour}"><title>{escape(d.label)}: {escape(d.text)}</title></rect>'
         )
-    ticks = sorted({0, (len(data) - 1) // 2, len(data) - 1}) if data else []
-    for i in ticks:
-        x = left + i * pitch + pitch / 2
-        anchor = "start" if i == 0 else ("end" if i == len(data) - 1 else "middle")
-        if len(data) == 1:
-            anchor = "start"
-            x = 0
-        x = 0 if anchor == "start" else (WIDTH if anchor == "end" else x)
+
+    # Labels under the axis: the first; the middle and the last when the columns fill the
+    # width; else the last only where it leaves the first room (the table has them all).
+    def centre(i: int) -> float:
+        return left + i * pitch + pitch / 2
+
+    ticks = []
+    if data:
+        last = len(data) - 1
+        ticks.append((0, "start", 0))
+        if len(data) >= MIN_COLUMNS:
+            ticks += [(last // 2, "middle", centre(last // 2)), (last, "end", WIDTH)]
+        elif last and centre(last) >= WIDTH * 0.4:
+            ticks.append((last, "middle", centre(last)))
+    for i, anchor, x in ticks:
         body.append(
             f'<text x="{_f(x)}" y="{_f(base + bottom + 1)}" text-anchor="{anchor}" '
             f'class="chart-tick">{escape(_short(data[i].label, 20))}</text>'

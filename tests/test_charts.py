@@ -147,3 +147,19 @@ def test_the_colours_are_the_colour_blind_safe_set_and_parts_are_numbered():
         column_chart(title="t", data=districts(3), label_heading="h", value_heading="v"),
     ):
         assert fills(parse(c)) <= set(OKABE_ITO)
+
+
+def test_a_few_columns_stay_narrow_and_their_labels_do_not_collide():
+    one = parse(column_chart(title="t", data=districts(1), label_heading="h", value_heading="v"))
+    (rect,) = bars(one)
+    assert float(rect.get("width")) <= 320 / 12
+    ticks = [t for t in one.iter(f"{SVG}text") if t.get("class") == "chart-tick"]
+    assert [t.text for t in ticks] == ["District 1"]
+    two = parse(column_chart(title="t", data=districts(2), label_heading="h", value_heading="v"))
+    assert [t.text for t in two.iter(f"{SVG}text") if t.get("class") == "chart-tick"] == [
+        "District 1"
+    ]  # the second column's label would overlap the first: it is in the table
+    many = parse(column_chart(title="t", data=districts(24), label_heading="h", value_heading="v"))
+    ticks = [t for t in many.iter(f"{SVG}text") if t.get("class") == "chart-tick"]
+    assert [t.text for t in ticks] == ["District 1", "District 12", "District 24"]
+    assert [t.get("text-anchor") for t in ticks] == ["start", "middle", "end"]
