@@ -15,6 +15,7 @@ from ninja.security import django_auth
 from pydantic import StrictBool, StrictInt
 
 from accounts.permissions import is_official
+from civic.content import content_payload, reader_language
 
 from .selectors import round_get, round_list_public, round_results
 from .services import (
@@ -55,7 +56,12 @@ ERRORS_WRITE = {400: ErrorOut, 401: ErrorOut, 403: RefusedOut, 404: ErrorOut, 40
 
 class BudgetOut(Schema):
     id: int
-    title: str
+    title: str = Field(description="in the language asked for (?lang= or Accept-Language)")
+    title_lang: str = Field("", description="the language `title` is in")
+    original_language: str = Field("", description="the language the author wrote in")
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     district: str | None = Field(description="the district's slug, or null for the whole city")
     total_budget: int = Field(description="KZT")
     status: str
@@ -72,6 +78,12 @@ class ProjectOut(Schema):
     id: int
     title: str
     description: str
+    description_lang: str = ""
+    title_lang: str = Field("", description="the language `title` is in")
+    original_language: str = Field("", description="the language the author wrote in")
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     cost: int = Field(description="KZT, as the akimat confirmed or corrected it")
     initiative: int | None
     estimated_cost: int | None = Field(description="the community's estimate, KZT")
@@ -80,6 +92,7 @@ class ProjectOut(Schema):
 
 class BudgetDetailOut(BudgetOut):
     description: str
+    description_lang: str = ""
     min_projects: int
     max_projects: int
     projects: list[ProjectOut]
@@ -196,7 +209,7 @@ class ProjectPatch(Schema):
 def _round_out(budget_round) -> dict:
     return {
         "id": budget_round.pk,
-        "title": budget_round.title,
+        **content_payload(budget_round, ("title",), reader_language()),
         "district": budget_round.district.slug if budget_round.district_id else None,
         "total_budget": budget_round.total_budget,
         "status": budget_round.status,
@@ -213,8 +226,7 @@ def _round_out(budget_round) -> dict:
 def _project_out(project) -> dict:
     return {
         "id": project.pk,
-        "title": project.title,
-        "description": project.description,
+        **content_payload(project, ("title", "description"), reader_language()),
         "cost": project.cost,
         "initiative": project.initiative_id,
         "estimated_cost": project.estimated_cost,
@@ -225,7 +237,7 @@ def _project_out(project) -> dict:
 def _detail(budget_round) -> dict:
     return {
         **_round_out(budget_round),
-        "description": budget_round.description,
+        **content_payload(budget_round, ("title", "description"), reader_language()),
         "min_projects": budget_round.min_projects,
         "max_projects": budget_round.max_projects,
         "projects": [_project_out(p) for p in budget_round.projects.all()],

@@ -162,13 +162,12 @@ def text(obj, field: str, lang: str | None = None) -> str:
 
 
 def request_language(request) -> str:
-    """The API's reader language: `?lang=` if it is kk, ru or en, else Accept-Language."""
-    asked = (request.GET.get("lang") or "").strip().lower()[:2] if hasattr(request, "GET") else ""
+    """The API's reader language: `?lang=` if it is kk, ru or en, else the request's own
+    (a signed-in user's saved language, else Accept-Language: civic.middleware)."""
+    asked = (request.GET.get("lang") or "").strip().lower() if hasattr(request, "GET") else ""
     if asked in LANGS:
         return asked
-    from django.utils.translation import get_language_from_request
-
-    return reader_language(get_language_from_request(request))
+    return reader_language(getattr(request, "LANGUAGE_CODE", None))
 
 
 def content_payload(obj, fields: tuple[str, ...] | list[str], lang: str) -> dict:
@@ -252,6 +251,39 @@ def clean_translations(value, *, specs: dict[str, FieldSpec], original: str) -> 
                 required=False,
                 multiline=spec.multiline,
             )
+    return out
+
+
+def translation_columns(value, *, fields) -> dict[str, str]:
+    """An API's `translations` ({"en": {"title": "..."}}) as input columns {"title_en": "..."}.
+
+    Only the shape is checked here (languages kk/ru/en, translatable fields, text); the
+    service checks each text like the original. Anything else is a clear 400.
+    """
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            _("Translations must be an object of languages."), code="bad_translations"
+        )
+    out = {}
+    for lang, texts in value.items():
+        lang = clean_language(lang)
+        if texts in (None, ""):
+            continue
+        if not isinstance(texts, dict):
+            raise InvalidInput(
+                _("Translations must be an object of languages."), code="bad_translations"
+            )
+        for field, text in texts.items():
+            if field not in fields:
+                raise InvalidInput(
+                    _("“%(field)s” cannot be translated.") % {"field": str(field)[:40]},
+                    code="bad_translations",
+                )
+            if text is not None and not isinstance(text, str):
+                raise InvalidInput(_("Translations must be text."), code="bad_translations")
+            out[f"{field}_{lang}"] = text or ""
     return out
 
 

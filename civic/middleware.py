@@ -48,6 +48,11 @@ class UserLanguageMiddleware:
         if preferred and user.is_authenticated and not get_language_from_path(request.path_info):
             translation.activate(preferred)
             request.LANGUAGE_CODE = preferred
+        # The API's ?lang=kk|ru|en asks for content (and messages) in that language.
+        asked = request.GET.get("lang", "") if request.path_info.startswith("/api/") else ""
+        if asked in ("kk", "ru", "en"):
+            translation.activate(asked)
+            request.LANGUAGE_CODE = asked
 
     def __call__(self, request):
         if self.is_async:

@@ -12,6 +12,7 @@ from ninja.security import django_auth
 from pydantic import StrictFloat, StrictInt, StrictStr
 
 from accounts.permissions import is_moderator, is_official, require_official
+from civic.content import content_payload, reader_language, translation_columns
 
 from .models import Community, FocusArea, Initiative, Membership
 from .permissions import initiative_allowed_transitions
@@ -86,7 +87,13 @@ class CommunityOut(Schema):
     name_en: str
     slug: str
     kind: str
-    description: str
+    description: str = Field(description="in the language asked for (?lang= or Accept-Language)")
+    display_name_lang: str = Field("", description="the language display_name is in")
+    description_lang: str = ""
+    original_language: str = Field("", description="the language the author wrote in")
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     status: str
     focus_areas: list[str]
     districts: list[DistrictRef]
@@ -114,6 +121,10 @@ class CommunityIn(Schema):
     name_kk: str = ""
     name_ru: str = ""
     name_en: str = ""
+    original_language: str = Field("", description="kk, ru or en; detected when not given")
+    translations: dict[str, dict[str, str | None]] | None = Field(
+        None, description='other languages\' versions: {"en": {"title": "…", "summary": "…"}}'
+    )
     focus_areas: list[StrictStr] = Field(default_factory=list, max_length=20)
     district_ids: list[Id] = Field(default_factory=list, max_length=20)
     contact_email: str = ""
@@ -137,8 +148,14 @@ class ProgressOut(Schema):
 
 class InitiativeOut(Schema):
     id: int
-    title: str
+    title: str = Field(description="in the language asked for (?lang= or Accept-Language)")
     summary: str
+    title_lang: str = Field("", description="the language `title` is in")
+    summary_lang: str = ""
+    original_language: str = Field("", description="the language the author wrote in")
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     category: str
     district: DistrictRef | None
     status: str
@@ -167,6 +184,8 @@ class HistoryOut(Schema):
 
 class AttachmentOut(Schema):
     title: str
+    title_lang: str = ""
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict)
     version: int
     kind: str
     size: int
@@ -197,6 +216,10 @@ class InitiativeIn(Schema):
     community: Id
     title: str
     summary: str
+    original_language: str = Field("", description="kk, ru or en; detected when not given")
+    translations: dict[str, dict[str, str | None]] | None = Field(
+        None, description='other languages\' versions: {"en": {"title": "…", "summary": "…"}}'
+    )
     category: str
     body: str = ""
     district: Id | None = None
@@ -218,6 +241,10 @@ class InitiativePatch(Schema):
 
     title: str | None = None
     summary: str | None = None
+    original_language: str | None = None
+    translations: dict[str, dict[str, str | None]] | None = Field(
+        None, description='versions to set; "" removes one: {"en": {"title": "…"}}'
+    )
     category: str | None = None
     body: str | None = None
     district: Id | None = None
@@ -265,16 +292,21 @@ def _district(d) -> dict | None:
 
 
 def _community_out(c: Community) -> dict:
+    texts = content_payload(c, ("name", "description"), reader_language())
     return {
         "id": c.pk,
         "name": c.name,
-        "display_name": c.display_name,
+        "display_name": texts["name"],
+        "display_name_lang": texts["name_lang"],
+        "description": texts["description"],
+        "description_lang": texts["description_lang"],
+        "original_language": texts["original_language"],
+        "translations": texts["translations"],
         "name_kk": c.name_kk,
         "name_ru": c.name_ru,
         "name_en": c.name_en,
         "slug": c.slug,
         "kind": c.kind,
-        "description": c.description,
         "status": c.status,
         "focus_areas": list(c.focus_areas or []),
         "districts": [_district(d) for d in c.districts.all()],
@@ -309,8 +341,7 @@ def _attachment_url(a) -> str:
 def _initiative_out(i: Initiative) -> dict:
     return {
         "id": i.pk,
-        "title": i.title,
-        "summary": i.summary,
+        **content_payload(i, ("title", "summary"), reader_language()),
         "category": i.category,
         "district": _district(i.district),
         "status": i.status,
@@ -357,7 +388,7 @@ def _initiative_detail(i: Initiative, user) -> dict:
         ],
         "attachments": [
             {
-                "title": a.title,
+                **content_payload(a, ("title",), reader_language()),
                 "version": a.version,
                 "kind": a.kind,
                 "size": a.size,
@@ -415,10 +446,9 @@ def communities(
     auth=django_auth,
 )
 def community_create(request, data: CommunityIn):
-    community = community_register(
-        actor=request.auth,
-        data=CommunityInput(**data.model_dump()),
-    )
+    fields = data.model_dump()
+    fields |= translation_columns(fields.pop("translations"), fields=("name", "description"))
+    community = community_register(actor=request.auth, data=CommunityInput(**fields))
     return Status(201, _community_detail(community, request.auth))
 
 
@@ -480,6 +510,7 @@ def initiative_propose(request, data: InitiativeIn):
     fields = data.model_dump()
     community_id = fields.pop("community")
     fields["district_id"] = fields.pop("district")
+    fields |= translation_columns(fields.pop("translations"), fields=("title", "summary"))
     initiative = initiative_create(
         actor=request.auth, community_id=community_id, data=InitiativeInput(**fields)
     )
@@ -508,6 +539,7 @@ def initiative_edit(request, initiative_id: int, data: InitiativePatch):
     changes = data.model_dump(exclude_unset=True)
     if "district" in changes:
         changes["district_id"] = changes.pop("district")
+    changes |= translation_columns(changes.pop("translations", None), fields=("title", "summary"))
     # Merged with the row under its lock, in the service: concurrent edits of other fields stay.
     initiative = initiative_update(actor=request.auth, initiative_id=current.pk, changes=changes)
     return _initiative_detail(_reload(initiative), request.auth)
@@ -562,15 +594,30 @@ def initiative_attach(
     title: Form[str],
     file: File[UploadedFile],
     kind: Form[str] = "other",
+    original_language: Form[str] = "",
+    title_kk: Form[str] = "",
+    title_ru: Form[str] = "",
+    title_en: Form[str] = "",
 ):
     current = _visible_initiative(request, initiative_id)
     a = attachment_add(
-        actor=request.auth, initiative_id=current.pk, title=title, kind=kind, upload=file
+        actor=request.auth,
+        initiative_id=current.pk,
+        title=title,
+        kind=kind,
+        upload=file,
+        original_language=original_language,
+        # The title's other versions: form fields title_kk / title_ru / title_en.
+        translations={
+            "kk": {"title": title_kk},
+            "ru": {"title": title_ru},
+            "en": {"title": title_en},
+        },
     )
     return Status(
         201,
         {
-            "title": a.title,
+            **content_payload(a, ("title",), reader_language()),
             "version": a.version,
             "kind": a.kind,
             "size": a.size,

@@ -16,6 +16,7 @@ from ninja.security import django_auth
 from pydantic import AwareDatetime, StrictBool, StrictInt, StrictStr
 
 from accounts.permissions import is_staff_role, require_moderator
+from civic.content import content_payload, reader_language, translation_columns
 
 from . import services
 from .models import Comment, Flag, Reaction, Session, Thread
@@ -178,14 +179,24 @@ class SessionIn(Schema):
         "residents) or district (verified residents of `district`)",
     )
     district: Id | None = None
+    original_language: str = Field("", description="kk, ru or en; detected when not given")
+    translations: dict[str, dict[str, str | None]] | None = Field(
+        None, description='other languages\' versions: {"en": {"title": "…"}}'
+    )
 
     model_config = {"extra": "forbid"}
 
 
 class SessionOut(Schema):
     id: int
-    title: str
+    title: str = Field(description="in the language asked for (?lang= or Accept-Language)")
     description: str
+    title_lang: str = Field("", description="the language `title` is in")
+    description_lang: str = ""
+    original_language: str = Field("", description="the language the author wrote in")
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="every version: {field: {kk, ru, en}} ('' = missing)"
+    )
     language: str
     starts_at: datetime
     ends_at: datetime
@@ -332,8 +343,7 @@ def _one_comment(comment: Comment, reader) -> dict:
 def _session_out(session: Session) -> dict:
     return {
         "id": session.pk,
-        "title": session.title,
-        "description": session.description,
+        **content_payload(session, ("title", "description"), reader_language()),
         "language": session.language,
         "starts_at": session.starts_at,
         "ends_at": session.ends_at,
@@ -558,6 +568,8 @@ def session_create(request, data: SessionIn):
             host_ids=tuple(data.hosts),
             eligibility=data.eligibility,
             district_id=data.district,
+            original_language=data.original_language,
+            **translation_columns(data.translations, fields=("title", "description")),
         ),
     )
     return Status(201, _session_out(session))
