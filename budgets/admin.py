@@ -9,6 +9,7 @@ Ballots are never shown here. Opening, closing and recomputing are actions calli
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from civic.errors import DomainError
 
@@ -176,24 +177,54 @@ class BudgetRoundAdmin(_ServiceErrors, admin.ModelAdmin):
 
     @admin.action(description=_("Delete the selected drafts"))
     def delete_drafts(self, request, queryset):
-        _run_on_each(self, request, queryset, round_delete, _("%(n)d drafts deleted."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            round_delete,
+            ngettext_lazy("%(n)d draft deleted.", "%(n)d drafts deleted.", "n"),
+        )
 
     @admin.action(description=_("Schedule the selected drafts"))
     def schedule_rounds(self, request, queryset):
-        _run_on_each(self, request, queryset, round_schedule, _("%(n)d rounds scheduled."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            round_schedule,
+            ngettext_lazy("%(n)d round scheduled.", "%(n)d rounds scheduled.", "n"),
+        )
 
     @admin.action(description=_("Open the selected rounds now"))
     def open_rounds(self, request, queryset):
-        _run_on_each(self, request, queryset, round_open, _("%(n)d rounds opened."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            round_open,
+            ngettext_lazy("%(n)d round opened.", "%(n)d rounds opened.", "n"),
+        )
 
     @admin.action(description=_("Close the selected rounds now"))
     def close_rounds(self, request, queryset):
-        _run_on_each(self, request, queryset, round_close, _("%(n)d rounds closed."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            round_close,
+            ngettext_lazy("%(n)d round closed.", "%(n)d rounds closed.", "n"),
+        )
 
     @admin.action(description=_("Compute the outcomes of the selected closed rounds again"))
     def recompute(self, request, queryset):
         _run_on_each(
-            self, request, queryset, outcome_request, _("%(n)d rounds queued for computing.")
+            self,
+            request,
+            queryset,
+            outcome_request,
+            ngettext_lazy(
+                "%(n)d round queued for computing.", "%(n)d rounds queued for computing.", "n"
+            ),
         )
 
 
@@ -262,7 +293,12 @@ class BudgetProjectAdmin(_ServiceErrors, admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"#{project_id}: {exc.message}", messages.ERROR)
         if n:
-            self.message_user(request, _("%(n)d projects taken off.") % {"n": n}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext_lazy("%(n)d project taken off.", "%(n)d projects taken off.", "n")
+                % {"n": n},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(BudgetOutcome)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, detect_language, original_language_among
@@ -229,7 +230,9 @@ def _clean_texts(data, *, names: tuple[str, ...], required: bool) -> dict:
 
 
 def _validate_round_input(data: RoundInput) -> dict:
-    fields = _clean_texts(data, names=(_("Title"), _("Description")), required=True)
+    fields = _clean_texts(
+        data, names=(pgettext_lazy("budget", "Title"), _("Description")), required=True
+    )
     fields["total_budget"] = clean_amount(
         data.total_budget, name=_("The total budget"), code="bad_total_budget"
     )
@@ -352,7 +355,11 @@ def _check_ready(budget_round: BudgetRound, *, now) -> None:
     n = budget_round.projects.count()
     if n < budget_round.min_projects:
         raise InvalidInput(
-            _("The ballot needs at least %(n)d projects: a voter must pick that many.")
+            ngettext_lazy(
+                "The ballot needs at least %(n)d project: a voter must pick that many.",
+                "The ballot needs at least %(n)d projects: a voter must pick that many.",
+                "n",
+            )
             % {"n": budget_round.min_projects},
             code="too_few_projects_on_ballot",
         )
@@ -545,7 +552,9 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
             if not data.original_language:
                 defaults["original_language"] = content_original_language(initiative, "title")
             data = dataclasses.replace(data, **defaults)
-        fields = _clean_texts(data, names=(_("Title"), _("Description")), required=True)
+        fields = _clean_texts(
+            data, names=(pgettext_lazy("budget", "Title"), _("Description")), required=True
+        )
         cost = estimate if data.cost in (None, "") else data.cost
         cost = clean_amount(cost, name=_("The cost"), code="bad_cost")
         note = clean_text(
@@ -567,7 +576,12 @@ def project_add(*, actor, round_id: int, data: ProjectInput) -> BudgetProject:
             )
         if budget_round.projects.count() >= MAX_PROJECTS_PER_ROUND:
             raise InvalidInput(
-                _("A round can have at most %(n)d projects.") % {"n": MAX_PROJECTS_PER_ROUND},
+                ngettext_lazy(
+                    "A round can have at most %(n)d project.",
+                    "A round can have at most %(n)d projects.",
+                    "n",
+                )
+                % {"n": MAX_PROJECTS_PER_ROUND},
                 code="too_many_projects",
             )
         position = budget_round.projects.count()
@@ -739,7 +753,9 @@ def _parse_project_ids(project_ids, meta: RoundMeta) -> list[int]:
         raise BallotRefused(_("Send the projects you pick as a list."), code="bad_projects")
     if len(project_ids) > MAX_BALLOT_PROJECTS:
         raise BallotRefused(
-            _("Pick at most %(n)d projects.") % {"n": meta.max_projects}, code="too_many"
+            ngettext_lazy("Pick at most %(n)d project.", "Pick at most %(n)d projects.", "n")
+            % {"n": meta.max_projects},
+            code="too_many",
         )
     parsed = []
     for raw in project_ids:
@@ -761,14 +777,17 @@ def _parse_project_ids(project_ids, meta: RoundMeta) -> list[int]:
         raise BallotRefused(_("The same project was picked twice."), code="duplicate_project")
     if len(parsed) < meta.min_projects:
         raise BallotRefused(
-            _("Pick at least %(n)d projects.") % {"n": meta.min_projects}
+            ngettext_lazy("Pick at least %(n)d project.", "Pick at least %(n)d projects.", "n")
+            % {"n": meta.min_projects}
             if meta.min_projects > 1
             else _("Pick at least one project."),
             code="too_few",
         )
     if len(parsed) > meta.max_projects:
         raise BallotRefused(
-            _("Pick at most %(n)d projects.") % {"n": meta.max_projects}, code="too_many"
+            ngettext_lazy("Pick at most %(n)d project.", "Pick at most %(n)d projects.", "n")
+            % {"n": meta.max_projects},
+            code="too_many",
         )
     spent = sum(meta.costs[p] for p in parsed)
     if spent > meta.total_budget:

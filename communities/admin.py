@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from civic.errors import DomainError
 from civic.validation import render_markdown
@@ -64,7 +65,10 @@ def _run_decision(modeladmin, request, queryset, action: str, reason: str = "") 
             done += 1
         except DomainError as exc:
             modeladmin.message_user(request, f"{community}: {exc.message}", messages.WARNING)
-    modeladmin.message_user(request, _("%(n)d communities updated.") % {"n": done})
+    modeladmin.message_user(
+        request,
+        ngettext_lazy("%(n)d community updated.", "%(n)d communities updated.", "n") % {"n": done},
+    )
 
 
 def _decide(action, title):

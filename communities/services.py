@@ -294,7 +294,11 @@ def _validate_community(data: CommunityInput) -> dict:
 
     fields = {
         "name": clean_text(
-            data.name, name=_("Name"), max_length=NAME_MAX, required=True, multiline=False
+            data.name,
+            name=pgettext_lazy("community", "Name"),
+            max_length=NAME_MAX,
+            required=True,
+            multiline=False,
         ),
         "description": clean_text(
             data.description, name=_("Description"), max_length=DESCRIPTION_MAX, required=True
@@ -663,7 +667,11 @@ def _validate_initiative(data: InitiativeInput) -> dict:
 
     fields = {
         "title": clean_text(
-            data.title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
+            data.title,
+            name=pgettext_lazy("initiative", "Title"),
+            max_length=TITLE_MAX,
+            required=True,
+            multiline=False,
         ),
         "summary": clean_text(
             data.summary, name=_("Summary"), max_length=SUMMARY_MAX, required=True, multiline=False

@@ -3,6 +3,7 @@ actions call them), so the audit log and live pushes are the same as on the page
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from civic.errors import DomainError
 
@@ -49,7 +50,7 @@ def restore_comments(modeladmin, request, queryset):
         request,
         queryset.filter(hidden_at__isnull=False),
         lambda c: comment_restore(actor=request.user, comment_id=c.pk),
-        _("%(n)d comments restored."),
+        ngettext_lazy("%(n)d comment restored.", "%(n)d comments restored.", "n"),
     )
 
 
@@ -97,7 +98,7 @@ def approve_questions(modeladmin, request, queryset):
         request,
         queryset.exclude(state=Question.State.APPROVED),
         lambda q: question_moderate(actor=request.user, question_id=q.pk, action="approve"),
-        _("%(n)d questions approved."),
+        ngettext_lazy("%(n)d question approved.", "%(n)d questions approved.", "n"),
     )
 
 

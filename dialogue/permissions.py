@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from civic.errors import Conflict, Forbidden
 from residents.eligibility import eligibility_notice, require_eligible
@@ -53,7 +54,11 @@ def require_comment_editable(comment: Comment, *, now=None) -> None:
         raise Conflict(_("This comment can no longer be edited."))
     if not comment_edit_window_open(comment, now=now):
         raise Conflict(
-            _("Comments can be edited for %(m)d minutes after posting.")
+            ngettext_lazy(
+                "Comments can be edited for %(m)d minute after posting.",
+                "Comments can be edited for %(m)d minutes after posting.",
+                "m",
+            )
             % {"m": comment_edit_minutes()},
             code="edit_window_passed",
         )

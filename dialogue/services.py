@@ -95,7 +95,13 @@ def _activity() -> None:
 def thread_create(*, actor, title: str) -> Thread:
     """A standalone topic (for example "Transport in Auezov district")."""
     require_citizen(actor)
-    title = clean_text(title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False)
+    title = clean_text(
+        title,
+        name=pgettext_lazy("discussion", "Title"),
+        max_length=TITLE_MAX,
+        required=True,
+        multiline=False,
+    )
     rate_limit(scope="comment", user_id=actor.pk)
     with transaction.atomic():
         thread = Thread.objects.create(title=title, created_by=actor)
@@ -354,7 +360,11 @@ class SessionInput:
 def session_create(*, actor, data: SessionInput) -> Session:
     require_moderator(actor)
     title = clean_text(
-        data.title, name=_("Title"), max_length=TITLE_MAX, required=True, multiline=False
+        data.title,
+        name=pgettext_lazy("session", "Title"),
+        max_length=TITLE_MAX,
+        required=True,
+        multiline=False,
     )
     description = clean_text(
         data.description, name=_("Description"), max_length=DESCRIPTION_MAX, required=False

@@ -8,6 +8,7 @@ service refuses it again). Opening, closing and revoking codes are actions calli
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from civic.errors import DomainError
 
@@ -195,19 +196,43 @@ class PollAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Delete the selected drafts"))
     def delete_drafts(self, request, queryset):
-        _run_on_each(self, request, queryset, poll_delete, _("%(n)d drafts deleted."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            poll_delete,
+            ngettext_lazy("%(n)d draft deleted.", "%(n)d drafts deleted.", "n"),
+        )
 
     @admin.action(description=_("Schedule the selected drafts"))
     def schedule_polls(self, request, queryset):
-        _run_on_each(self, request, queryset, poll_schedule, _("%(n)d polls scheduled."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            poll_schedule,
+            ngettext_lazy("%(n)d poll scheduled.", "%(n)d polls scheduled.", "n"),
+        )
 
     @admin.action(description=_("Open the selected polls now"))
     def open_polls(self, request, queryset):
-        _run_on_each(self, request, queryset, poll_open, _("%(n)d polls opened."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            poll_open,
+            ngettext_lazy("%(n)d poll opened.", "%(n)d polls opened.", "n"),
+        )
 
     @admin.action(description=_("Close the selected polls now"))
     def close_polls(self, request, queryset):
-        _run_on_each(self, request, queryset, poll_close, _("%(n)d polls closed."))
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            poll_close,
+            ngettext_lazy("%(n)d poll closed.", "%(n)d polls closed.", "n"),
+        )
 
 
 @admin.register(EventCode)
@@ -241,4 +266,9 @@ class EventCodeAdmin(admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
                 return
-        self.message_user(request, _("%(n)d unused codes revoked.") % {"n": n}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext_lazy("%(n)d unused code revoked.", "%(n)d unused codes revoked.", "n")
+            % {"n": n},
+            messages.SUCCESS,
+        )

@@ -17,6 +17,7 @@ from django.db.models import Count, F
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, original_language_among
@@ -149,7 +150,12 @@ def _validate_poll_input(data: PollInput) -> dict:
         raise InvalidInput(_("A poll needs at least two choices."))
     if len(choices) > MAX_CHOICES_PER_POLL:
         raise InvalidInput(
-            _("A poll can have at most %(n)d choices.") % {"n": MAX_CHOICES_PER_POLL}
+            ngettext_lazy(
+                "A poll can have at most %(n)d choice.",
+                "A poll can have at most %(n)d choices.",
+                "n",
+            )
+            % {"n": MAX_CHOICES_PER_POLL}
         )
     max_choices = 1 if data.kind == Poll.Kind.SINGLE else int(data.max_choices or 0)
     if not 1 <= max_choices <= len(choices):
@@ -639,7 +645,9 @@ def vote_cast(
     wanted = _parse_choice_ids(choice_ids)
     if len(wanted) > poll.max_choices:
         raise InvalidInput(
-            _("Choose at most %(n)d options.") % {"n": poll.max_choices}, code="too_many_choices"
+            ngettext_lazy("Choose at most %(n)d option.", "Choose at most %(n)d options.", "n")
+            % {"n": poll.max_choices},
+            code="too_many_choices",
         )
     if not set(wanted) <= poll.choice_ids:
         raise InvalidInput(_("This choice does not belong to the poll."), code="foreign_choice")
@@ -842,7 +850,12 @@ def event_codes_generate(*, actor, poll_id: int, count: int) -> list[EventCode]:
         or not 1 <= count <= MAX_CODES_PER_BATCH
     ):
         raise InvalidInput(
-            _("Generate between 1 and %(n)d codes at a time.") % {"n": MAX_CODES_PER_BATCH}
+            ngettext_lazy(
+                "Generate between 1 and %(n)d code at a time.",
+                "Generate between 1 and %(n)d codes at a time.",
+                "n",
+            )
+            % {"n": MAX_CODES_PER_BATCH}
         )
     with transaction.atomic():
         poll = _get_for_update(poll_id)

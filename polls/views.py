@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import is_official
@@ -299,7 +300,10 @@ def manage_codes_revoke(request, poll_id: int, batch):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("%(n)d unused codes revoked.") % {"n": n})
+        messages.success(
+            request,
+            ngettext("%(n)d unused code revoked.", "%(n)d unused codes revoked.", n) % {"n": n},
+        )
     return redirect("polls:manage_detail", poll_id=poll_id)
 
 

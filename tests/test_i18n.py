@@ -272,3 +272,175 @@ def test_budgets_are_grouped_the_way_each_language_writes_numbers(client, lang, 
     initiative = make_initiative(budget_kzt="1850000000")
     page = client.get(f"/{lang}/initiatives/{initiative.pk}/").content.decode()
     assert amount in page
+
+
+# --- Numbers, dates, plurals and contexts in each language ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "total", "share", "whole"),
+    [
+        ("kk", "1\xa0234\xa0567", "31,1\u202f%", "40\u202f%"),
+        ("ru", "1\xa0234\xa0567", "31,1\u202f%", "40\u202f%"),
+        ("en", "1,234,567", "31.1\u202f%", "40\u202f%"),
+    ],
+)
+def test_number_and_percent_filters_write_each_languages_numbers(lang, total, share, whole):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from civic.templatetags.numbers import format_number, format_percent
+
+    template = Template(
+        "{% load numbers %}{{ n|number }}|{{ p|percent }}|{{ w|percent:0 }}|{{ x|percent }}"
+    )
+    with translation.override(lang):
+        out = template.render(Context({"n": 1234567, "p": 31.06, "w": 40, "x": None}))
+    assert out == f"{total}|{share}|{whole}|—"
+    # Python code formats the same way, in a language it names.
+    assert format_number(1234567, lang=lang) == total
+    assert format_percent(31.06, lang=lang) == share
+    assert format_number("1234.5", lang=lang) == ("1,234.50" if lang == "en" else "1\xa0234,50")
+
+
+def test_dashboard_and_budget_formatting_use_the_one_percent_function():
+    from budgets import views as budget_views
+    from dashboard import views as dashboard_views
+
+    assert dashboard_views.percent(69.23, "kk") == "69,2\u202f%"
+    assert dashboard_views.percent(69.23, "en") == "69.2\u202f%"
+    assert not hasattr(budget_views, "percent")  # one function, in civic
+
+
+def test_kazakh_dates_read_year_day_month():
+    import datetime
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    when = datetime.datetime(2026, 12, 6, 14, 30)
+    template = Template('{{ d|date:"DATE_FORMAT" }}|{{ d|date:"DATETIME_FORMAT" }}')
+    with translation.override("kk"):
+        assert template.render(Context({"d": when})) == (
+            "2026 жылғы 6 желтоқсан|2026 жылғы 6 желтоқсан, 14:30"
+        )
+        # Lowercase month names come from locale_thirdparty (Django's kk has them capitalised).
+        assert translation.pgettext("alt. month", "March") == "наурыз"
+    with translation.override("ru"):
+        assert template.render(Context({"d": when})).startswith("6 декабря 2026")
+
+
+def test_a_poll_page_shows_dates_and_shares_in_the_readers_language(client):
+    from django.utils import timezone
+
+    from polls.services import vote_cast
+    from tests.factories import UserFactory, choice_ids, make_poll
+
+    closes = timezone.make_aware(timezone.datetime(2030, 1, 6, 18, 0))
+    poll = make_poll(results_visibility="live", closes_at=closes)
+    first, second, _third = choice_ids(poll)
+    for choice in (first, second, second):
+        vote_cast(poll_id=poll.pk, choice_ids=[choice], user=UserFactory())
+    kk = client.get(f"/kk/polls/{poll.pk}/").content.decode()
+    assert "33,3\u202f%" in kk and "66,7\u202f%" in kk
+    assert not re.search(r">\s*33\.3", kk)  # data-width="33.3" is CSS, not text
+    assert "2030 жылғы 6 қаңтар, 18:00" in kk
+    en = client.get(f"/en/polls/{poll.pk}/").content.decode()
+    assert "33.3\u202f%" in en
+
+
+@pytest.mark.parametrize(
+    ("n", "phrase"),
+    [
+        (1, "обсуждение ждёт официального ответа"),
+        (3, "обсуждения ждут официального ответа"),
+        (5, "обсуждений ждут официального ответа"),
+    ],
+)
+def test_russian_counts_agree_with_their_number_on_the_dashboard(client, official, n, phrase):
+    from dialogue.services import comment_post
+    from tests.factories import UserFactory, make_thread
+
+    for i in range(n):
+        author = UserFactory()
+        thread = make_thread(author=author, title=f"Тема {i}")
+        comment_post(actor=author, thread_id=thread.pk, body="Когда починят дорогу?")
+    client.force_login(official)
+    html = client.get("/ru/dashboard/").content.decode()
+    text = re.sub(r"<[^>]+>", " ", html)
+    text = re.sub(r"\s+", " ", text)
+    assert f"{n} {phrase}" in text
+
+
+def test_ambiguous_short_words_are_translated_by_context():
+    from django.utils import translation
+
+    with translation.override("kk"):
+        # "Title" of an initiative is its name, not a question («Сұрақ»).
+        assert translation.pgettext("initiative", "Title") == "Атауы"
+        assert translation.pgettext("discussion", "Title") == "Тақырып"
+        assert translation.pgettext("person", "Name") == "Аты-жөні"
+        assert translation.gettext("Upvote") == "Қолдау"
+        assert translation.gettext("Withdrawn") == "Қайтарып алынды"
+        assert translation.gettext("Live") == "Нақты уақытта"
+    with translation.override("ru"):
+        assert translation.pgettext("discussion", "Title") == "Тема"
+        assert translation.gettext("Progress") == "Ход выполнения"
+
+
+def test_the_initiative_form_labels_the_title_as_a_title_in_kazakh(client):
+    from django.utils import translation
+
+    from communities.forms import InitiativeForm
+
+    with translation.override("kk"):
+        label = str(InitiativeForm.base_fields["title"].label)
+    assert label == "Атауы"
+    assert label != "Сұрақ"
+
+
+def _catalogue_keys(path):
+    """(msgctxt, msgid, plural?) of every entry of a .po file but the header."""
+    keys = []
+    for e in _po_entries(path):
+        keys.append((_unescape(e["msgctxt"]) if "msgctxt" in e else None,
+                     _unescape(e["msgid"]), "msgid_plural" in e))  # fmt: skip
+    return keys
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_django_admin_is_complete_in_kazakh(domain):
+    """Every string of Django's admin has a kk translation through LOCALE_PATHS, so the
+    admin in Kazakh never falls back to Russian (LANGUAGE_CODE) or English."""
+    from pathlib import Path
+
+    import django
+    from django.utils.translation import trans_real
+
+    admin_en = Path(django.__file__).parent / "contrib/admin/locale/en/LC_MESSAGES" / f"{domain}.po"
+    keys = _catalogue_keys(admin_en)
+    assert len(keys) > 60
+    trans_real._translations = {}
+    if domain == "django":
+        catalog = trans_real.DjangoTranslation("kk")._catalog
+    else:
+        catalog = trans_real.DjangoTranslation("kk", domain="djangojs")._catalog
+    missing = []
+    for ctx, msgid, plural in keys:
+        key = f"{ctx}\x04{msgid}" if ctx else msgid
+        found = catalog.get((key, 0) if plural else key)
+        if not found:
+            missing.append(msgid)
+    assert missing == []
+
+
+def test_the_admin_speaks_kazakh_not_russian(client):
+    from tests.factories import UserFactory
+
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(root)
+    client.cookies["django_language"] = "kk"
+    html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="kk").content.decode()
+    assert '<html lang="kk"' in html
+    assert "Соңғы әрекеттер" in html and "Сайтты ашу" in html  # missing from Django's kk
+    assert "Последние действия" not in html and "Открыть сайт" not in html

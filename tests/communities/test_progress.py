@@ -365,7 +365,7 @@ def test_map_markers_carry_the_percent(client):
     response = client.get(url("initiatives:map"))
     markers = {m["id"]: m for m in response.context["markers"]}
     assert markers[working.pk]["progress"] == 40
-    assert markers[working.pk]["status"] == "In progress · 40 %"
+    assert markers[working.pk]["status"] == "In progress · 40\u202f%"
     assert markers[waiting.pk]["progress"] is None
     assert markers[waiting.pk]["status"] == "Submitted"
     html = response.content.decode()
@@ -381,7 +381,7 @@ def test_map_popup_status_is_in_the_readers_language(client, lang):
     (marker,) = response.context["markers"]
     with translation.override(lang):
         label = str(Initiative.Status.IN_PROGRESS.label)
-    assert marker["status"].startswith(label) and marker["status"].endswith("40 %")
+    assert marker["status"].startswith(label) and marker["status"].endswith(" 40\u202f%")
 
 
 # --- The People's Budget round's page ---------------------------------------------------------
