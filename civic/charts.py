@@ -38,13 +38,14 @@ OKABE_ITO = (
 )
 MAIN = OKABE_ITO[0]
 
-# The drawing's coordinate system: 320 units wide, text 11 units high. At 390 px a unit is
-# about 1.1 px, so text stays about 12 px; CSS caps the width so it does not grow huge.
+# The drawing's coordinate system: 320 units wide, text 13 units high. On a 390 px phone a
+# unit is about 1 px (a chart in a card) to 1.1 px, so text stays 13-14 px; CSS caps the
+# width so it does not grow huge on a desktop.
 WIDTH = 320
-FONT = 11
+FONT = 13
 LABEL_CHARS = 44
 BAR_HEIGHT = 12
-BAR_ROW = 34  # a label line above its bar
+BAR_ROW = 38  # a label line above its bar
 VALUE_ROOM = 64  # right of the longest bar, for its value
 COLUMN_AREA = 120  # height of the columns' plot
 STACK_HEIGHT = 28
