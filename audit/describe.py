@@ -19,7 +19,9 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+
+from civic.templatetags.numbers import format_number
 
 # What the page calls each kind of object when it is gone (deleted) or has no name.
 NOUNS = {
@@ -124,6 +126,14 @@ def _say(text: str, **parts) -> SafeString:
     return mark_safe(conditional_escape(str(text)) % safe)  # noqa: S308 - every part escaped
 
 
+def _count(value) -> int:
+    """A stored count (a whole number, or missing in an old entry) to pick a plural by."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _status(value: str) -> str:
     from communities.models import Initiative
 
@@ -156,10 +166,14 @@ def poll_open(f):
 
 def poll_close(f):
     return _say(
-        _("%(actor)s closed the poll %(target)s with %(n)s ballots"),
+        ngettext(
+            "%(actor)s closed the poll %(target)s with %(n)s ballot",
+            "%(actor)s closed the poll %(target)s with %(n)s ballots",
+            _count(f.get("total_votes")),
+        ),
         actor=f.actor,
         target=f.target,
-        n=f.get("total_votes", 0),
+        n=format_number(_count(f.get("total_votes"))),
     )
 
 
@@ -340,10 +354,14 @@ def budget_round_open(f):
 
 def budget_round_close(f):
     return _say(
-        _("%(actor)s closed the budget round %(target)s with %(n)s ballots"),
+        ngettext(
+            "%(actor)s closed the budget round %(target)s with %(n)s ballot",
+            "%(actor)s closed the budget round %(target)s with %(n)s ballots",
+            _count(f.get("ballots")),
+        ),
         actor=f.actor,
         target=f.target,
-        n=f.get("ballots", 0),
+        n=format_number(_count(f.get("ballots"))),
     )
 
 
@@ -363,11 +381,11 @@ def budget_round_recompute(f):
 
 def budget_round_import(f):
     return _say(
-        _("%(actor)s imported %(projects)s projects and %(ballots)s ballots into %(target)s"),
+        _("%(actor)s imported into %(target)s: projects: %(projects)s, ballots: %(ballots)s"),
         actor=f.actor,
         target=f.target,
-        projects=f.get("projects", 0),
-        ballots=f.get("ballots", 0),
+        projects=format_number(_count(f.get("projects"))),
+        ballots=format_number(_count(f.get("ballots"))),
     )
 
 
@@ -429,10 +447,10 @@ def census_import_refused(f):
 
 def census_import_done(f):
     return _say(
-        _("%(actor)s imported the census: %(total)s rows, %(rejected)s refused"),
+        _("%(actor)s imported the census: rows: %(total)s, refused: %(rejected)s"),
         actor=f.actor,
-        total=f.get("rows_total", 0),
-        rejected=f.get("rows_rejected", 0),
+        total=format_number(_count(f.get("rows_total"))),
+        rejected=format_number(_count(f.get("rows_rejected"))),
     )
 
 
