@@ -334,6 +334,18 @@ def test_the_picker_fills_latitude_and_longitude_and_the_form_saves_them(
     assert centre[1] < 76.945 - 0.01  # moved west of Almaty's centre
     assert picker.locator("img.leaflet-marker-icon").count() == 1  # moved, not added
 
+    # Typed coordinates move the marker there (and the map with it).
+    lat.fill("43.2567")
+    lng.fill("76.9286")
+    lng.press("Tab")
+    page.wait_for_timeout(500)  # the pan's animation
+    box, pin = picker.bounding_box(), picker.locator("img.leaflet-marker-icon").bounding_box()
+    assert abs(pin["x"] + pin["width"] / 2 - (box["x"] + box["width"] / 2)) < 3
+    assert abs(pin["y"] + pin["height"] - (box["y"] + box["height"] / 2)) < 3
+    page.get_by_role("button", name="Use the map centre").click()
+    # The map centred on the typed place (to a pixel of the current zoom).
+    assert abs(float(lat.input_value()) - 43.2567) < 0.001
+    assert abs(float(lng.input_value()) - 76.9286) < 0.001
     page.screenshot(path=str(artifacts_dir / "initiative-map-picker.png"), full_page=True)
     page.locator("#id_title").fill("Benches along the river")
     page.locator("#id_summary").fill("Twenty benches along the Esentai.")
