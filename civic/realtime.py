@@ -230,7 +230,15 @@ def compute_texts(topic: str, item_id: int, seq: int) -> list[tuple[str, str]]:
     serialized once per group (never per socket)."""
     messages = _topics[topic](item_id, seq)
     if topic not in _renderers:
-        return [(group, _dumps(message)) for group, message in messages]
+        # Data only: one text for every language's group.
+        texts = []
+        for group, message in messages:
+            text = _dumps(message)
+            if group.rpartition(".")[2] in languages():
+                texts.append((group, text))
+            else:
+                texts.extend((lang_group(group, lang), text) for lang in languages())
+        return texts
     memo: dict[str, Any] = {}
     texts = []
     for group, message in messages:

@@ -13,6 +13,7 @@ from civic import realtime
 from civic.consumers import EnvelopeConsumer
 from civic.errors import Forbidden, NotFound
 
+from .live import render_questions
 from .selectors import (
     is_banned,
     is_session_moderator,
@@ -20,6 +21,8 @@ from .selectors import (
     session_groups,
     session_message,
 )
+
+realtime.register_fragments(realtime.TOPIC_SESSION_QUESTIONS, render_questions)
 
 
 class SessionQuestionsConsumer(EnvelopeConsumer):
@@ -44,6 +47,11 @@ class SessionQuestionsConsumer(EnvelopeConsumer):
 
     def watched(self):
         return [(realtime.TOPIC_SESSION_QUESTIONS, self.session.pk)]
+
+    def render_target(self):
+        public, moderators = session_groups(self.session.pk)
+        group = moderators if self.moderator else public
+        return realtime.TOPIC_SESSION_QUESTIONS, self.session.pk, group
 
     @database_sync_to_async
     def _snapshot(self):

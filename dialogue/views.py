@@ -359,6 +359,12 @@ def _session_context(request, session, **extra):
         "mine": mine,
         "voted": sorted(voted),
         "own": sorted(own),
+        # What only this reader's page knows; live-socket.js applies it to shared fragments.
+        "reader": {
+            "voted": sorted(voted),
+            "own": sorted(own),
+            "can_vote": bool(citizen and state == "live" and not banned and not refusal),
+        },
         "banned": banned,
         "can_ask": citizen and state == "live" and not banned and not refusal,
         "can_vote": citizen and state == "live" and not banned and not refusal,

@@ -208,9 +208,11 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  // Worked on: focus inside, an open <details>, or a field whose value the reader changed.
+  // Worked on: typing inside, an open <details>, or a field whose value the reader changed
+  // (a focused button alone is not: the row is swapped and the focus follows it by id).
   function inUse(el) {
-    if (el.contains(document.activeElement) && document.activeElement !== document.body) return true;
+    var active = document.activeElement;
+    if (active && el.contains(active) && active.matches("textarea, input, select")) return true;
     if (el.matches("details[open]") || el.querySelector("details[open]")) return true;
     var fields = el.querySelectorAll("textarea, input[type=text], input:not([type])");
     for (var i = 0; i < fields.length; i++) {
@@ -218,6 +220,51 @@
     }
     return false;
   }
+
+  /* What only this reader's page knows (a fragment is shared by a whole group): the JSON of
+     the element named by a live root's data-live-reader, e.g. {"voted": [3, 7], "own": [5],
+     "can_vote": true}. In a swapped fragment, [data-show-if="voted"] / "!voted" is shown
+     when the id of its closest [data-live-item] is (not) in that list, and [data-needs="x"]
+     is hidden when x is false. An element htmx swapped in (an upvote acting in place) says
+     which variant it shows, and the lists follow it. */
+  var reader = null;
+  function readerState() {
+    if (reader !== null) return reader;
+    reader = {};
+    var root = document.querySelector("[data-live-reader]");
+    var node = root && document.getElementById(root.getAttribute("data-live-reader"));
+    try { reader = node ? JSON.parse(node.textContent) || {} : {}; } catch (e) { reader = {}; }
+    return reader;
+  }
+  function applyReader(root) {
+    var state = readerState();
+    Array.prototype.forEach.call(root.querySelectorAll("[data-show-if]"), function (el) {
+      var condition = el.getAttribute("data-show-if");
+      var negate = condition.charAt(0) === "!";
+      var list = state[negate ? condition.slice(1) : condition];
+      var item = el.closest("[data-live-item]");
+      if (!Array.isArray(list) || !item) return; // the server decided it (answered, pinned)
+      var member = list.indexOf(Number(item.getAttribute("data-live-item"))) !== -1;
+      el.hidden = negate ? member : !member;
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-needs]"), function (el) {
+      var flag = state[el.getAttribute("data-needs")];
+      if (flag !== undefined) el.hidden = !flag;
+    });
+  }
+  document.addEventListener("htmx:load", function (event) {
+    var item = event.detail && event.detail.elt;
+    if (!item || !item.getAttribute || !item.hasAttribute("data-live-item")) return;
+    var id = Number(item.getAttribute("data-live-item"));
+    var state = readerState();
+    Array.prototype.forEach.call(item.querySelectorAll("[data-show-if]"), function (el) {
+      var name = el.getAttribute("data-show-if");
+      if (name.charAt(0) === "!" || !Array.isArray(state[name])) return;
+      var at = state[name].indexOf(id);
+      if (!el.hidden && at === -1) state[name].push(id);
+      if (el.hidden && at !== -1) state[name].splice(at, 1);
+    });
+  });
 
   function swapOne(id, html) {
     var old = document.getElementById(id);
@@ -236,8 +283,14 @@
     Array.prototype.forEach.call(fresh.querySelectorAll('input[name="csrfmiddlewaretoken"]'), function (input) {
       if (!input.value) input.value = token === null ? (token = csrfToken()) : token;
     });
+    // A chart's data table the reader opened stays open, with the new figures in it.
+    Array.prototype.forEach.call(old.querySelectorAll("details[open][data-live-open][id]"), function (d) {
+      var twin = fresh.querySelector("#" + CSS.escape(d.id));
+      if (twin) twin.open = true;
+    });
     old.replaceWith(fresh);
     applyWidths(fresh);
+    applyReader(fresh);
     if (window.htmx && typeof window.htmx.process === "function") window.htmx.process(fresh);
     if (focusedId) {
       var again = document.getElementById(focusedId);

@@ -36,12 +36,14 @@ async def test_snapshot_then_updates_when_asked_and_when_upvotes_resort():
     session = await sync_to_async(make_session)()
     ws = await connect(session.pk)
     snapshot = await ws.receive_json_from(timeout=5)
+    html = snapshot["payload"].pop("html")  # the fragments, beside the data
     assert snapshot == {
         "type": "questions.snapshot",
         "seq": snapshot["seq"],
         "payload": {"session": session.pk, "state": "live", "pinned": None, "questions": []},
     }
     assert isinstance(snapshot["seq"], int)
+    assert set(html) == {f"session-{session.pk}-questions", f"presenter-{session.pk}-queue"}
 
     first = await ask(actor=await new_user(), session_id=session.pk, text="Bike lanes?")
     updates = await ws_drain(ws, 0.5)
@@ -49,6 +51,10 @@ async def test_snapshot_then_updates_when_asked_and_when_upvotes_resort():
     assert updates[-1]["seq"] > snapshot["seq"]
     shown = updates[-1]["payload"]["questions"]
     assert [(q["id"], q["text"], q["upvotes"]) for q in shown] == [(first.pk, "Bike lanes?", 0)]
+    # The session page's list and the presenter's queue, rendered on the server.
+    fragments = updates[-1]["payload"]["html"]
+    assert f'id="question-{first.pk}"' in fragments[f"session-{session.pk}-questions"]
+    assert "Bike lanes?" in fragments[f"presenter-{session.pk}-queue"]
 
     second = await ask(actor=await new_user(), session_id=session.pk, text="Snow removal?")
     assert ids((await ws_drain(ws, 0.5))[-1]) == [first.pk, second.pk]  # equal votes: oldest first
