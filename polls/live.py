@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils import formats
 from django.utils.translation import gettext as _
+
+from civic.templatetags.numbers import format_percent
 
 from .models import Poll
 from .selectors import results_rows
@@ -34,13 +35,13 @@ def leading_sentence(rows: list[dict], message: dict) -> str:
     if not top:
         return ""
     leaders = [r for r in rows if (r["votes"] or 0) == top]
-    share = formats.number_format(leaders[0]["share"], 1, use_l10n=True)
+    share = format_percent(leaders[0]["share"])
     if len(leaders) > 1:
-        return _("%(choices)s: %(share)s %%, tied for the lead") % {
+        return _("%(choices)s: %(share)s, tied for the lead") % {
             "choices": ", ".join(str(r["label"]) for r in leaders),
             "share": share,
         }
-    return _("%(choice)s: %(share)s %%, leading") % {"choice": leaders[0]["label"], "share": share}
+    return _("%(choice)s: %(share)s, leading") % {"choice": leaders[0]["label"], "share": share}
 
 
 def render_results(poll_id: int, group: str, message: dict, memo: dict) -> dict[str, str]:
