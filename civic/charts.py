@@ -88,6 +88,9 @@ class Chart:
     rows: list[Datum] = field(default_factory=list)
     numbered: bool = False  # the table and legend number the rows, as the SVG does
     extra_rows: list[Datum] = field(default_factory=list)  # shown in the table, not drawn
+    # A stable name on a live page ("poll-5-districts"): the data table's <details> keeps
+    # its id, so it stays open when a live fragment replaces the chart.
+    key: str = ""
 
     @property
     def empty(self) -> bool:

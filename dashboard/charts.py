@@ -173,7 +173,7 @@ def district_names(lang: str | None = None) -> dict:
 
 
 def districts_chart(
-    rows: list | None, *, names: dict | None = None, title: str | None = None
+    rows: list | None, *, names: dict | None = None, title: str | None = None, key: str = ""
 ) -> Chart | None:
     """Horizontal bars of ballots by district, from (district id or slug, ballots) pairs
     (None: a secret ballot, no chart). Every district is drawn, with no ballots too; the
@@ -182,16 +182,19 @@ def districts_chart(
         return None
     names = names if names is not None else district_names()
     data = []
-    for key, votes in rows:
-        if key in (None, "", GUESTS) and not votes:
+    for district, votes in rows:
+        if district in (None, "", GUESTS) and not votes:
             continue
-        data.append(Datum(names.get("" if key is None else key, str(key)), votes or 0))
-    return bar_chart(
+        label = names.get("" if district is None else district, str(district))
+        data.append(Datum(label, votes or 0))
+    chart = bar_chart(
         title=title or _("Participation by district"),
         data=data,
         label_heading=_("District"),
         value_heading=_("Ballots"),
     )
+    chart.key = key
+    return chart
 
 
 def all_districts(rows: list[tuple[int | None, int]], names: dict) -> list[tuple]:
@@ -205,7 +208,10 @@ def city_districts_chart(*, cached: bool = True) -> Chart:
     names = district_names()
     rows = all_districts(participation_by_district(cached=cached), names)
     return districts_chart(
-        rows, names=names, title=_("Ballots in open polls and budget rounds, by district")
+        rows,
+        names=names,
+        title=_("Ballots in open polls and budget rounds, by district"),
+        key="districts",
     )
 
 
@@ -224,12 +230,14 @@ def turnout_chart(series: dict | None = None, *, now=None, cached: bool = True) 
         else:
             label = formats.date_format(t, "j E")
         data.append(Datum(label, n))
-    return column_chart(
+    chart = column_chart(
         title=_("Ballots per hour") if hourly else _("Ballots per day"),
         data=data,
         label_heading=_("Hour") if hourly else _("Day"),
         value_heading=_("Ballots"),
     )
+    chart.key = "turnout"
+    return chart
 
 
 def dashboard_charts(*, now=None) -> dict[str, Chart]:

@@ -197,7 +197,9 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
         "choices": choices,
         "timeline": _timeline(p["timeline"]),
         "districts": _district_rows(p["districts"], names),
-        "districts_chart": districts_chart(p["districts"], names=names),  # None: secret
+        "districts_chart": districts_chart(  # None: a secret ballot
+            p["districts"], names=names, key=f"poll-{p['id']}-districts"
+        ),
     }
 
 

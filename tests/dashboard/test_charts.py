@@ -156,3 +156,54 @@ def test_a_rounds_results_show_the_budget_spent_as_a_chart_for_each_rule(client,
     # A legend numbered as the parts are: the project titles in the page's language.
     title = {"kk": "Бейсбол алаңы", "ru": "Бейсбольная площадка", "en": "A playground"}[lang]
     assert f'<span class="chart-key-n" aria-hidden="true">1.</span> {title} — ' in results
+
+
+# --- In a real browser: the chart follows the votes, an opened table stays open -------------
+
+
+@pytest.mark.browser
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_the_live_dashboard_redraws_the_charts_and_keeps_an_open_table_open(
+    browser, settings, monkeypatch, artifacts_dir
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect
+
+    from tests.conftest import AsgiServer, server_env_sharing, session_cookie
+    from tests.factories import OfficialFactory
+
+    official = OfficialFactory()
+    poll = make_poll(official=official, minutes=120)
+    _vote(poll, district=district("almaly"))
+    server = AsgiServer({**server_env_sharing(settings), "REALTIME_TICK_MS": "250"}).start()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        context.add_cookies([session_cookie(official, server.url)])
+        page = context.new_page()
+        page.goto(f"{server.url}/en/dashboard/")
+        expect(page.locator("[data-live-indicator]")).to_have_text("Live", timeout=10_000)
+        card = page.locator(f'[data-poll-id="{poll.pk}"]')
+        bar = card.locator(".chart-bar", has_text="Almaly District").locator("title")
+        expect(bar).to_have_text("Almaly District: 1")
+        card.get_by_text("Show the data as a table").click()
+        table = card.locator(f"#chart-poll-{poll.pk}-districts-data")
+        expect(table).to_have_attribute("open", "")
+        row = table.locator("tr", has_text="Almaly District").locator("td")
+        expect(row).to_have_text("1")
+        expect(row).to_be_visible()
+        _vote(poll, district=district("almaly"))
+        # The fragment is re-rendered on the server and swapped in: the new figures are in
+        # the chart and in the table, which the reader left open.
+        expect(bar).to_have_text("Almaly District: 2", timeout=10_000)
+        expect(row).to_have_text("2", timeout=10_000)
+        expect(table).to_have_attribute("open", "")
+        expect(row).to_be_visible()
+        city = page.locator("#participation .chart-bar", has_text="Almaly District")
+        expect(city.locator("title")).to_have_text("Almaly District: 2", timeout=10_000)
+        page.locator("#participation").screenshot(path=artifacts_dir / "charts-dashboard-390.png")
+    finally:
+        context.close()
+        server.stop()
