@@ -288,11 +288,6 @@
       var twin = fresh.querySelector("#" + CSS.escape(d.id));
       if (twin) twin.open = true;
     });
-    // A chart's data table the reader opened stays open, with the new figures in it.
-    Array.prototype.forEach.call(old.querySelectorAll("details[open][data-live-open][id]"), function (d) {
-      var twin = fresh.querySelector("#" + CSS.escape(d.id));
-      if (twin) twin.open = true;
-    });
     old.replaceWith(fresh);
     applyWidths(fresh);
     applyReader(fresh);
