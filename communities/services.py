@@ -37,6 +37,9 @@ from civic.content import (
     clean_version_columns,
     original_language_of,
 )
+from civic.content import (
+    versions as content_versions,
+)
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.realtime import TOPIC_INITIATIVE_STATE, mark_dirty_on_commit
 from civic.validation import clean_decimal, clean_text, render_markdown
@@ -874,6 +877,8 @@ def status_change_notify(*, change_id: int) -> int:
     initiative = change.initiative
     params = {
         "title": initiative.title,
+        # Every version, so each reader's notification names it in their language.
+        "titles": content_versions(initiative, "title"),
         "status": change.to_status,
         "response": change.response,
     }

@@ -29,6 +29,7 @@ from accounts.permissions import (
 from accounts.selectors import district_id_clean
 from audit.services import audit_record
 from civic.content import FieldSpec, clean_version_columns, original_language_of
+from civic.content import versions as content_versions
 from civic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic.ratelimit import rate_limit
 from civic.realtime import (
@@ -781,7 +782,11 @@ def question_answered_notify(*, question_id: int) -> bool:
         user=question.author,
         kind="dialogue.question_answered",
         key=f"question-answered:{question.pk}",
-        params={"title": question.session.title, "text": question.text},
+        params={
+            "title": question.session.title,
+            "titles": content_versions(question.session, "title"),
+            "text": question.text,
+        },
         url=question.session.get_absolute_url(),
     )
     return True

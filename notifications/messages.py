@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from civic.content import reader_language
 from communities.models import Initiative
 
 
@@ -16,7 +17,8 @@ def _status(value: str) -> str:
 
 def render(kind: str, params: dict) -> tuple[str, str]:
     """(subject, body) of a notification, in the active language."""
-    title = params.get("title", "")
+    # A title given in several languages (civic/content.py): the reader's, else the original.
+    title = (params.get("titles") or {}).get(reader_language()) or params.get("title", "")
     status = _status(params.get("status", ""))
     response = params.get("response", "")
     if kind == "initiative.status":

@@ -356,3 +356,20 @@ def test_dossier_titles_have_versions():
             upload=SimpleUploadedFile("e.pdf", small_pdf("x"), content_type="application/pdf"),
             translations={"de": {"title": "Kosten"}},
         )
+
+
+def test_a_notification_names_the_initiative_in_the_readers_language():
+    from notifications.messages import render
+
+    params = {
+        "title": RU_TITLE,
+        "titles": {"kk": "", "ru": RU_TITLE, "en": EN_TITLE},
+        "status": "accepted",
+    }
+    with translation.override("en"):
+        assert EN_TITLE in render("initiative.status", params)[0]
+    with translation.override("kk"):
+        assert RU_TITLE in render("initiative.status", params)[0]  # no kk version: the original
+    # Notifications stored before versions existed keep their one title.
+    with translation.override("en"):
+        assert RU_TITLE in render("initiative.status", {"title": RU_TITLE, "status": "accepted"})[0]
