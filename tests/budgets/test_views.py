@@ -538,7 +538,7 @@ def test_a_closed_round_shows_the_computed_outcomes_in_words(
             assert any(reason in cell for reason in reasons), cell
     first = html.split(f'<tr data-project="{a1}"')[1].split("</tr>")[0]
     assert first.count('<span class="badge badge-open">Funded</span>') == 2  # both rules
-    assert 'class="budget-segment c0"' in html
+    assert 'fill="#0072B2" class="chart-segment"' in html  # the spent chart's first part
 
 
 def test_ballots_to_a_draft_or_closed_round_are_refused(client):
