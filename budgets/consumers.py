@@ -11,7 +11,10 @@ from civic import realtime
 from civic.consumers import EnvelopeConsumer
 from civic.errors import NotFound
 
+from .live import render_round
 from .selectors import round_get, round_groups, round_snapshot_message
+
+realtime.register_fragments(realtime.TOPIC_BUDGET_ROUND, render_round)
 
 
 class BudgetRoundConsumer(EnvelopeConsumer):
@@ -32,6 +35,10 @@ class BudgetRoundConsumer(EnvelopeConsumer):
 
     def watched(self):
         return [(realtime.TOPIC_BUDGET_ROUND, self.round.pk)]
+
+    def render_target(self):
+        public, officials = round_groups(self.round.pk)
+        return realtime.TOPIC_BUDGET_ROUND, self.round.pk, officials if self.official else public
 
     @database_sync_to_async
     def _snapshot(self):

@@ -124,6 +124,12 @@ def _project_rows(budget_round: BudgetRound, *, checked=()) -> list[dict]:
 def _live_context(budget_round: BudgetRound, user) -> dict:
     seq = now_seq()
     snap = round_snapshot(budget_round, official=is_official(user))
+    return live_context(budget_round, snap, seq=seq)
+
+
+def live_context(budget_round: BudgetRound, snap: dict, *, seq: int) -> dict:
+    """The round's live figures written out: the page's first render and the socket's
+    fragment (budgets.live) both use this."""
     titles = {p.pk: p.title for p in budget_round.projects.all()}
     ballots = snap["ballots"] or 0
     rows = []

@@ -1,4 +1,4 @@
-/* The People's Budget round page: the ballot's running total, and the live turnout.
+/* The People's Budget round page: the ballot's running total.
 
    The ballot: as projects are ticked, "spent X of Y ₸" follows, with the number grouped the
    way the page's language writes it (the server renders the separator and every text); over
@@ -6,8 +6,7 @@
    shown before anything is sent. Without JavaScript the form posts as it is and the server
    refuses an over-budget ballot with the same words (422).
 
-   Live: a snapshot on connect, then coalesced updates over /ws/budgets/<id>/ (live-socket.js):
-   ballots cast, turnout and, when visible, votes per project. */
+   The live turnout is not here: the server renders it and live-socket.js swaps it in. */
 (function () {
   "use strict";
 
@@ -77,51 +76,4 @@
     update();
   })();
 
-  /* --- Live turnout ------------------------------------------------------------------------ */
-  Array.prototype.forEach.call(document.querySelectorAll("[data-budget-live]"), function (section) {
-    if (!("WebSocket" in window) || !window.BirgeLive) return;
-    var roundId = section.getAttribute("data-round");
-    var group = grouper(section.getAttribute("data-group-sep") || " ");
-    var decimal = section.getAttribute("data-decimal-sep") || ".";
-
-    function percent(v) {
-      if (v === null || v === undefined) return "—";
-      return Number(v).toFixed(1).replace(".", decimal) + "\u202f%";
-    }
-
-    function apply(msg) {
-      var p = msg.payload || {};
-      setText(section.querySelector("[data-ballots]"), group(p.ballots));
-      var turnoutBox = section.querySelector("[data-turnout-box]");
-      if (turnoutBox) {
-        turnoutBox.hidden = p.turnout_pct === null || p.turnout_pct === undefined;
-        setText(section.querySelector("[data-turnout]"), percent(p.turnout_pct));
-      }
-      var bars = section.querySelector("[data-bars]");
-      var note = section.querySelector("[data-hidden-note]");
-      if (bars) bars.hidden = !p.results_visible;
-      if (note) note.hidden = !!p.results_visible;
-      var ballots = p.ballots || 0;
-      (p.projects || []).forEach(function (row) {
-        var el = bars && bars.querySelector('[data-project="' + row.id + '"]');
-        if (!el) return;
-        var share = row.votes !== null && ballots ? 100 * row.votes / ballots : 0;
-        setText(el.querySelector("[data-votes]"), group(row.votes));
-        el.querySelector(".bar-fill").style.width = share.toFixed(1) + "%";
-      });
-      section.setAttribute("data-seq", String(msg.seq));
-      section.setAttribute("data-status", p.status || "");
-      section.dispatchEvent(new CustomEvent("budget:applied", { detail: msg }));
-    }
-
-    BirgeLive.connect("/ws/budgets/" + roundId + "/", {
-      stream: "budget",
-      seq: parseInt(section.getAttribute("data-seq"), 10) || 0,
-      accept: function (msg) {
-        return !msg.payload || msg.payload.round === undefined || String(msg.payload.round) === roundId;
-      },
-      onMessage: apply,
-      onStatus: BirgeLive.indicator(section)
-    });
-  });
 })();

@@ -111,9 +111,9 @@ def test_round_page_writes_amounts_the_way_each_language_does(client, citizen, l
     assert f'<html lang="{lang}">' in html
     assert amount in html
     assert spent in html  # your ballot: 400 M + 700 M
-    # The script groups the running total with the same separator the page uses.
-    sep = "," if lang == "en" else "\xa0"
-    assert f'data-group-sep="{sep}"' in html
+    # The live figures are written by the server (live-socket.js swaps them in): no
+    # separators are handed to a script for them.
+    assert "data-decimal-sep" not in html
 
 
 def test_the_ballot_form_works_without_javascript(client, citizen):
