@@ -284,8 +284,9 @@ def test_the_officials_form_sets_eligibility(client):
     official = OfficialFactory()
     client.force_login(official)
     data = {
+        "title": "В",
+        "original_language": "ru",
         "title_kk": "С",
-        "title_ru": "В",
         "title_en": "Q",
         "kind": "single",
         "max_choices": "1",
