@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, F, Min
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -70,15 +70,15 @@ def participation_by_district(*, cached: bool = False) -> list[tuple[int | None,
 
 
 def _opened_since(now):
-    """When the oldest open poll or round opened (None: nothing is open)."""
+    """When the oldest open poll or round opened (None: nothing is open). One opened before
+    the opening time was recorded counts from its planned opening, else its creation."""
     from budgets.models import BudgetRound
     from polls.models import Poll
 
+    opened = Min(Coalesce("opened_at", "opens_at", "created_at"))
     starts = [
-        Poll.objects.filter(status=Poll.Status.OPEN).aggregate(t=Min("opened_at"))["t"],
-        BudgetRound.objects.filter(status=BudgetRound.Status.OPEN).aggregate(t=Min("opened_at"))[
-            "t"
-        ],
+        Poll.objects.filter(status=Poll.Status.OPEN).aggregate(t=opened)["t"],
+        BudgetRound.objects.filter(status=BudgetRound.Status.OPEN).aggregate(t=opened)["t"],
     ]
     starts = [t for t in starts if t is not None]
     return min(starts) if starts else None

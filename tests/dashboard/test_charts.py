@@ -113,6 +113,16 @@ def test_turnout_is_counted_per_day_once_the_polls_are_older_than_two_days(offic
     assert chart.title == "Ballots per day"
 
 
+def test_a_poll_without_a_recorded_opening_counts_from_its_planned_opening(official):
+    from polls.models import Poll
+
+    poll = make_poll(official=official)
+    _vote(poll)
+    Poll.objects.filter(pk=poll.pk).update(opened_at=None)  # opened before it was recorded
+    series = charts.turnout_over_time()
+    assert sum(n for _t, n in series["buckets"]) == 1
+
+
 def test_nothing_open_gives_an_empty_chart_not_an_error():
     chart = charts.turnout_chart(cached=False)
     assert chart.empty and "No ballots yet." in str(chart.svg)
