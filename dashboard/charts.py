@@ -9,16 +9,16 @@ carry no voter) and count in the turnout by who took part, never by what or when
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, F, Min
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import formats, timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from civic.charts import Chart, Datum, bar_chart, column_chart
+from civic.charts import Chart, Datum, bar_chart, column_chart, number
 
 LANGUAGES = ("kk", "ru", "en")
 CACHE_SECONDS = 5
@@ -237,6 +237,32 @@ def turnout_chart(series: dict | None = None, *, now=None, cached: bool = True) 
         value_heading=_("Ballots"),
     )
     chart.key = "turnout"
+    return chart
+
+
+def minutes_chart(timeline: dict, *, key: str = "") -> Chart:
+    """A poll's votes per minute over the last half hour, from the payload's compact timeline
+    ({"start": ISO minute in UTC, "votes": [n, ...]}): one column a minute, oldest first."""
+    votes = timeline.get("votes") or []
+    start = datetime.fromisoformat(timeline["start"]) if timeline.get("start") else None
+    data = []
+    for i, n in enumerate(votes):
+        minute = timezone.localtime(start + timedelta(minutes=i)) if start else None
+        data.append(Datum(formats.time_format(minute, "H:i") if minute else str(i), n))
+    total, peak = sum(votes), max(votes, default=0)
+    chart = column_chart(
+        title=_("Votes per minute"),
+        data=data,
+        label_heading=_("Time"),
+        value_heading=_("Votes"),
+        summary=ngettext(
+            "Last 30 minutes: %(total)s vote, at most %(peak)s in one minute.",
+            "Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.",
+            total,
+        )
+        % {"total": number(total), "peak": number(peak)},
+    )
+    chart.key = key
     return chart
 
 

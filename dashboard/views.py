@@ -34,7 +34,7 @@ from communities.services import RESPONSE_MAX, initiative_transition
 from polls.models import EventCode, Poll
 from polls.selectors import poll_get, poll_results_for, results_rows
 
-from .charts import dashboard_charts, districts_chart
+from .charts import dashboard_charts, districts_chart, minutes_chart
 from .models import Export
 from .permissions import exports_visible_to, require_dashboard, require_exports
 from .selectors import audience_of, dashboard_snapshot, officials_see_results
@@ -196,6 +196,7 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
         "results_visible": p["results_visible"],
         "choices": choices,
         "timeline": _timeline(p["timeline"]),
+        "timeline_chart": minutes_chart(p["timeline"], key=f"poll-{p['id']}-minutes"),
         "districts": _district_rows(p["districts"], names),
         "districts_chart": districts_chart(  # None: a secret ballot
             p["districts"], names=names, key=f"poll-{p['id']}-districts"
