@@ -140,9 +140,12 @@ class ResultsOut(Schema):
 
 
 class RoundIn(Schema):
-    title_kk: Text
-    title_ru: Text
-    title_en: Text
+    original_language: Annotated[str, Field(max_length=2)] = Field(
+        "", description="kk, ru or en: the language written in; its title is required"
+    )
+    title_kk: Text = ""
+    title_ru: Text = ""
+    title_en: Text = ""
     description_kk: LongText = ""
     description_ru: LongText = ""
     description_en: LongText = ""
@@ -162,6 +165,7 @@ class RoundIn(Schema):
 
 
 class RoundPatch(Schema):
+    original_language: Annotated[str, Field(max_length=2)] | None = None
     title_kk: Text | None = None
     title_ru: Text | None = None
     title_en: Text | None = None
@@ -184,6 +188,9 @@ class RoundPatch(Schema):
 
 
 class ProjectIn(Schema):
+    original_language: Annotated[str, Field(max_length=2)] = Field(
+        "", description="kk, ru or en: the language written in; its title is required"
+    )
     title_kk: Text = ""
     title_ru: Text = ""
     title_en: Text = ""
