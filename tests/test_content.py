@@ -373,3 +373,50 @@ def test_a_notification_names_the_initiative_in_the_readers_language():
     # Notifications stored before versions existed keep their one title.
     with translation.override("en"):
         assert RU_TITLE in render("initiative.status", {"title": RU_TITLE, "status": "accepted"})[0]
+
+
+def test_communities_and_sessions_take_versions_through_the_api(client, citizen, moderator):
+    from datetime import UTC, datetime, timedelta
+
+    client.force_login(citizen)
+    response = _send(
+        client,
+        "post",
+        "/api/v1/communities",
+        {
+            "name": "Велосипедный Алматы",
+            "kind": "citizen_group",
+            "description": "Велосипедисты города.",
+            "original_language": "ru",
+            "translations": {
+                "en": {"name": "Cycling Almaty", "description": "The city's cyclists."}
+            },
+        },
+    )
+    assert response.status_code == 201, response.content
+    body = client.get(f"/api/v1/communities/{response.json()['id']}?lang=en").json()
+    assert (body["display_name"], body["description"]) == ("Cycling Almaty", "The city's cyclists.")
+    assert body["name"] == "Велосипедный Алматы" and body["original_language"] == "ru"
+    bad = {"name": "Другое", "kind": "citizen_group", "description": "Текст"}
+    response = _send(
+        client, "post", "/api/v1/communities", {**bad, "translations": {"en": {"name": "x" * 121}}}
+    )
+    assert response.status_code == 400, response.content
+
+    client.force_login(moderator)
+    starts = datetime.now(UTC) + timedelta(days=1)
+    session = {
+        "title": "Открытый час",
+        "language": "ru",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=1)).isoformat(),
+        "translations": {"en": {"title": "Open hour"}},
+    }
+    response = _send(client, "post", "/api/v1/dialogue/sessions?lang=en", session)
+    assert response.status_code == 201, response.content
+    assert (response.json()["title"], response.json()["title_lang"]) == ("Open hour", "en")
+    response = _send(
+        client, "post", "/api/v1/dialogue/sessions", {**session, "translations": {"xx": {}}}
+    )
+    assert response.status_code == 400 and "kk, ru or en" in response.json()["detail"]
+    assert Session.objects.count() == 1
