@@ -205,10 +205,10 @@ def column_chart(
         f'<line x1="0" y1="{_f(base + 0.5)}" x2="{WIDTH}" y2="{_f(base + 0.5)}" class="chart-axis"></line>'
     ]
     if peak:
+        most = _("Most: %(value)s") % {"value": number(peak)}  # outside the f-string: extracted
         body.append(
             f'<line x1="0" y1="{_f(top)}" x2="{WIDTH}" y2="{_f(top)}" class="chart-grid"></line>'
-            f'<text x="0" y="{_f(top - 4)}" class="chart-value">'
-            f"{escape(_('Most: %(value)s') % {'value': number(peak)})}</text>"
+            f'<text x="0" y="{_f(top - 4)}" class="chart-value">{escape(most)}</text>'
         )
     for i, d in enumerate(data):
         h = COLUMN_AREA * d.value / peak if peak else 0

@@ -120,14 +120,14 @@ def _validate_poll_input(data: PollInput) -> dict:
     for lang in LANGS:
         fields[f"title_{lang}"] = clean_text(
             getattr(data, f"title_{lang}"),
-            name=f"{_('Title')} ({LANGUAGE_LABELS[lang]})",
+            name=_("Title") + f" ({LANGUAGE_LABELS[lang]})",
             max_length=TITLE_MAX,
             required=lang == original,
             multiline=False,
         )
         fields[f"description_{lang}"] = clean_text(
             getattr(data, f"description_{lang}"),
-            name=f"{_('Description')} ({LANGUAGE_LABELS[lang]})",
+            name=_("Description") + f" ({LANGUAGE_LABELS[lang]})",
             max_length=DESCRIPTION_MAX,
             required=False,
         )
@@ -171,7 +171,7 @@ def _validate_poll_input(data: PollInput) -> dict:
             **{
                 f"label_{lang}": clean_text(
                     getattr(c, f"label_{lang}"),
-                    name=f"{_('Choice')} ({LANGUAGE_LABELS[lang]})",
+                    name=_("Choice") + f" ({LANGUAGE_LABELS[lang]})",
                     max_length=TITLE_MAX,
                     required=lang == original,
                     multiline=False,

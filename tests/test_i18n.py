@@ -44,6 +44,10 @@ ALLOWED_LATIN = {
     "https",
     "http",
     "testserver",
+    # Language codes beside a language's name (the translations fields: "Атауы (Қазақша, kk)").
+    "kk",
+    "ru",
+    "en",
 }
 
 
