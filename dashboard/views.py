@@ -6,7 +6,7 @@ scripts then keep them live from the same payload over /ws/dashboard/.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
@@ -15,9 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,8 +41,6 @@ from .services import export_create, export_open
 
 LANGUAGES = ("kk", "ru", "en")
 THIN = "\u202f"  # narrow no-break space: 12 345 on one line
-# The timeline's SVG: 30 bars of width 8 on a 10-unit pitch, up to 60 high.
-BAR_PITCH, BAR_WIDTH, BAR_MAX, BASELINE = 10, 8, 60, 64
 EXPORTS_SHOWN = 20
 
 
@@ -115,38 +112,6 @@ def official_moves() -> dict[str, list[str]]:
     return moves_by_status(OFFICIAL)
 
 
-def _timeline(timeline: dict) -> dict:
-    """The compact timeline of the payload: its first minute and the votes of each minute."""
-    votes = timeline["votes"]
-    start = datetime.fromisoformat(timeline["start"]) if timeline["start"] else None
-    peak = max(votes, default=0)
-    bars = []
-    for i, n in enumerate(votes):
-        height = round(BAR_MAX * n / peak, 1) if peak else 0
-        minute = timezone.localtime(start + timedelta(minutes=i))
-        bars.append(
-            {
-                "x": i * BAR_PITCH + 1,
-                "y": round(BASELINE - height, 1),
-                "height": height,
-                "title": ngettext("%(time)s: %(n)s vote", "%(time)s: %(n)s votes", n)
-                % {"time": f"{minute:%H:%M}", "n": group_digits(n)},
-            }
-        )
-    total = sum(votes)
-    return {
-        "bars": bars,
-        "peak": peak,
-        "total": total,
-        "summary": ngettext(
-            "Last 30 minutes: %(total)s vote, at most %(peak)s in one minute.",
-            "Last 30 minutes: %(total)s votes, at most %(peak)s in one minute.",
-            total,
-        )
-        % {"total": group_digits(total), "peak": group_digits(peak)},
-    }
-
-
 def district_names(lang: str) -> dict:
     """Every district's name in the page's language, by slug (the payload sends slugs)."""
     names = {d.slug: _pick({x: getattr(d, f"name_{x}") for x in LANGUAGES}, lang)
@@ -195,7 +160,6 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
         "has_guests": bool(p["guest_votes"]),
         "results_visible": p["results_visible"],
         "choices": choices,
-        "timeline": _timeline(p["timeline"]),
         "timeline_chart": minutes_chart(p["timeline"], key=f"poll-{p['id']}-minutes"),
         "districts": _district_rows(p["districts"], names),
         "districts_chart": districts_chart(  # None: a secret ballot
