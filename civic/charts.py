@@ -151,9 +151,8 @@ def bar_chart(
         )
     height = max(len(data) * BAR_ROW, BAR_ROW)
     if not data:
-        body.append(
-            f'<text x="0" y="{FONT + 4}" class="chart-empty">{escape(_("No data yet."))}</text>'
-        )
+        empty = _("No data yet.")  # outside the f-string: extracted
+        body.append(f'<text x="0" y="{FONT + 4}" class="chart-empty">{escape(empty)}</text>')
     if summary is None:
         summary = _summary(title, data)
     return Chart(
@@ -237,9 +236,10 @@ def column_chart(
             f'class="chart-tick">{escape(_short(data[i].label, 20))}</text>'
         )
     if not peak:
+        empty = _("No ballots yet.")  # outside the f-string: extracted
         body.append(
             f'<text x="{WIDTH / 2}" y="{_f(top + COLUMN_AREA / 2)}" text-anchor="middle" '
-            f'class="chart-empty">{escape(_("No ballots yet."))}</text>'
+            f'class="chart-empty">{escape(empty)}</text>'
         )
     if summary is None:
         summary = _summary(title, data)

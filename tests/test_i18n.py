@@ -448,3 +448,40 @@ def test_the_admin_speaks_kazakh_not_russian(client):
     assert '<html lang="kk"' in html
     assert "Соңғы әрекеттер" in html and "Сайтты ашу" in html  # missing from Django's kk
     assert "Последние действия" not in html and "Открыть сайт" not in html
+
+
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext",
+                 "ngettext_lazy", "npgettext", "_lazy"}  # fmt: skip
+
+
+def test_no_translated_string_hides_inside_an_f_string():
+    """xgettext does not look inside f-strings: a string there never reaches the catalogues
+    and shows in English in kk and ru."""
+    hidden = []
+    for path in ROOT.glob("*/**/*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith((".venv/", "tests/", "bench/", "var/", "node_modules/")):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for inner in ast.walk(node):
+                if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+                        and inner.func.id in GETTEXT_NAMES):  # fmt: skip
+                    hidden.append(f"{rel}:{inner.lineno}")
+    assert hidden == []
+
+
+def test_templates_write_dates_and_percentages_one_way():
+    """Dates by the language's DATE_FORMAT/DATETIME_FORMAT (kk reads year, day, month), and
+    the percent filter carries its own sign."""
+    offenders = []
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT).as_posix()
+        if re.search(r'date:"j E Y', text):
+            offenders.append(f"{rel}: a fixed 'j E Y' date")
+        if re.search(r"\|percent(:\d+)?\s*\}\}(</span>)?\s*(&#8239;|\s)?%", text):
+            offenders.append(f"{rel}: a second % after the percent filter")
+    assert offenders == []
