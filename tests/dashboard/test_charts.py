@@ -198,7 +198,7 @@ def test_the_live_dashboard_redraws_the_charts_and_keeps_an_open_table_open(
         card = page.locator(f'[data-poll-id="{poll.pk}"]')
         bar = card.locator(".chart-bar", has_text="Almaly District").locator("title")
         expect(bar).to_have_text("Almaly District: 1")
-        card.get_by_text("Show the data as a table").click()
+        page.locator(f"#chart-poll-{poll.pk}-districts-toggle").click()
         table = card.locator(f"#chart-poll-{poll.pk}-districts-data")
         expect(table).to_have_attribute("open", "")
         row = table.locator("tr", has_text="Almaly District").locator("td")
