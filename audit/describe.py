@@ -21,7 +21,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from civic.templatetags.numbers import format_number
+from civic.templatetags.numbers import format_number, format_percent
 
 # What the page calls each kind of object when it is gone (deleted) or has no name.
 NOUNS = {
@@ -207,10 +207,10 @@ def initiative_decide(f):
 
 def initiative_progress(f):
     return _say(
-        _("%(actor)s reported progress on the initiative %(target)s (%(percent)s%%)"),
+        _("%(actor)s reported progress on the initiative %(target)s (%(percent)s)"),
         actor=f.actor,
         target=f.target,
-        percent=f.get("percent", "—"),
+        percent=format_percent(f.get("percent"), 0),
     )
 
 

@@ -25,7 +25,7 @@ EXPECTED = {
     "initiative.decide": ("communities.initiative", {"from": "under_review", "to": "accepted"},
                           f"<strong>Aigerim</strong> decided on the initiative {T}: from Under review to Accepted"),
     "initiative.progress": ("communities.initiative", {"percent": 40},
-                            f"<strong>Aigerim</strong> reported progress on the initiative {T} (40%)"),
+                            f"<strong>Aigerim</strong> reported progress on the initiative {T} (40\u202f%)"),
     "threshold.set": ("", {"threshold": 150},
                       "<strong>Aigerim</strong> set the support needed for review to 150"),
     "community.approve": ("communities.community", {"reason": ""},
