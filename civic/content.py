@@ -153,6 +153,12 @@ def content(obj, field: str, lang: str | None = None) -> Text:
     return Text("", lang, lang)
 
 
+def pick(all_versions: dict | None, default: str, lang: str | None = None) -> str:
+    """From versions computed once for every language (a live payload): the reader's, else
+    `default` (the original)."""
+    return (all_versions or {}).get(reader_language(lang)) or default
+
+
 def text(obj, field: str, lang: str | None = None) -> str:
     """Only the text (for `__str__`, e-mails, exports and attributes)."""
     return content(obj, field, lang).text

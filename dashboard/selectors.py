@@ -20,6 +20,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from civic.content import versions as content_versions
 from civic.realtime import (
     EVENT_DASHBOARD_UPDATE,
     GROUP_DASHBOARD,
@@ -323,7 +324,14 @@ def _item(i: Initiative, threshold, now) -> dict:
         "id": i.pk,
         "title": i.title,
         "summary": Truncator(i.summary).chars(SUMMARY_CHARS),
-        "community": i.community.display_name,
+        "community": i.community.name,
+        # Every language's version (civic/content.py): each reader's page picks its own.
+        "titles": content_versions(i, "title"),
+        "summaries": {
+            lang: Truncator(text).chars(SUMMARY_CHARS)
+            for lang, text in content_versions(i, "summary").items()
+        },
+        "communities": content_versions(i.community, "name"),
         "status": i.status,
         "supports_count": i.supports_count,
         "threshold": threshold(i.category),

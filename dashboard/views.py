@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import District
 from accounts.permissions import is_official, require_official
+from civic.content import pick as content_pick
 from civic.errors import DomainError
 from civic.qr import qr_svg
 from civic.realtime import now_seq
@@ -188,6 +189,10 @@ def _round_card(r: dict, lang: str) -> dict:
 def _queue_item(item: dict, moves: dict) -> dict:
     return {
         **item,
+        # In the reader's language where the author gave it, else the original.
+        "title": content_pick(item.get("titles"), item["title"]),
+        "summary": content_pick(item.get("summaries"), item["summary"]),
+        "community": content_pick(item.get("communities"), item["community"]),
         "status_label": Initiative.Status(item["status"]).label,
         "supports": group_digits(item["supports_count"]),
         "threshold_text": group_digits(item["threshold"]),

@@ -420,3 +420,11 @@ def test_communities_and_sessions_take_versions_through_the_api(client, citizen,
     )
     assert response.status_code == 400 and "kk, ru or en" in response.json()["detail"]
     assert Session.objects.count() == 1
+
+
+def test_the_dashboard_names_new_initiatives_in_the_readers_language(client):
+    make_initiative(status="submitted", title=RU_TITLE, original_language="ru", title_en=EN_TITLE)
+    client.force_login(OfficialFactory())
+    assert EN_TITLE in client.get("/en/dashboard/").content.decode()
+    page = client.get("/ru/dashboard/").content.decode()
+    assert RU_TITLE in page and EN_TITLE not in page
