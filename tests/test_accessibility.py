@@ -425,6 +425,8 @@ def test_main_pages_in_every_language_on_phone_and_desktop(chromium, site, role,
     least one, English on both): axe, and screenshots."""
     shots = artifacts_dir / "pages"
     shots.mkdir(exist_ok=True)
+    for old in shots.glob(f"{role}-*.png"):  # a page no longer main leaves no stale picture
+        old.unlink()
     main = _main_pages(site, role)
     assert main, f"{role} has no main pages"
     found = []
