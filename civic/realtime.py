@@ -166,6 +166,9 @@ def register_topic(topic: str, compute: Compute) -> None:
 # receives the same text. The data fields stay beside the fragments for API clients.
 
 Render = Callable[[int, str, dict[str, Any], dict[str, Any]], dict[str, str]]
+# A fragment is shared by every reader of its group, so its forms cannot carry a reader's CSRF
+# token: renderers pass this as the template's csrf_token and the page puts its own in.
+CSRF_PLACEHOLDER = "live-csrf"
 _renderers: dict[str, list[Render]] = {}
 
 

@@ -44,6 +44,7 @@ def render_dashboard(item_id: int, group: str, message: dict, memo: dict) -> dic
     context = live_context(
         payload, seq=message["seq"], lang=lang, can_decide=audience == OFFICIALS, charts=charts
     )
+    context["csrf_token"] = realtime.CSRF_PLACEHOLDER
     return {
         "dash-live": render_to_string("dashboard/_live_dashboard.html", context),
         "dash-generated": render_to_string("dashboard/_live_generated.html", context),

@@ -285,12 +285,23 @@ def decide(request, initiative_id: int):
                 "response": response,
             },
         )
+        if request.headers.get("HX-Request"):
+            # In place (htmx): the item again, open, with the error; 200 so htmx swaps it.
+            item = next(
+                (i for i in context["queue"] + context["new_items"] if i["id"] == initiative_id),
+                None,
+            )
+            if item is not None:
+                return render(request, "dashboard/_queue_item.html", {**context, "item": item})
         return render(request, "dashboard/index.html", context, status=exc.status)
-    messages.success(
-        request,
-        _("Recorded: “%(title)s” is now “%(status)s”.")
-        % {"title": initiative.title, "status": initiative.get_status_display()},
-    )
+    done = _("Recorded: “%(title)s” is now “%(status)s”.") % {
+        "title": initiative.title,
+        "status": initiative.get_status_display(),
+    }
+    if request.headers.get("HX-Request"):
+        # The item leaves the queue (the next live update agrees); the page says what happened.
+        return render(request, "dashboard/_decided.html", {"done": done})
+    messages.success(request, done)
     return redirect(reverse("dashboard:index") + "#pipeline")
 
 

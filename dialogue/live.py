@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
+from civic.realtime import CSRF_PLACEHOLDER
+
 from .models import Question, Session
 
 PRESENTER_QUEUE = 5  # as dialogue.views: the presenter shows the next five
@@ -38,6 +40,7 @@ def render_questions(session_id: int, group: str, message: dict, memo: dict) -> 
         "voted": [],
         "own": [],
         "can_vote": True,  # the reader's page hides what its reader may not do
+        "csrf_token": CSRF_PLACEHOLDER,
     }
     pinned_id = pinned["id"] if pinned else None
     upcoming = [

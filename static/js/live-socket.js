@@ -202,7 +202,7 @@
   }
 
   function csrfToken() {
-    var field = document.querySelector('input[name="csrfmiddlewaretoken"][value]:not([value=""])');
+    var field = document.querySelector('input[name="csrfmiddlewaretoken"]:not([value=""]):not([value="live-csrf"])');
     if (field) return field.value;
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
@@ -252,18 +252,29 @@
       if (flag !== undefined) el.hidden = !flag;
     });
   }
-  document.addEventListener("htmx:load", function (event) {
-    var item = event.detail && event.detail.elt;
-    if (!item || !item.getAttribute || !item.hasAttribute("data-live-item")) return;
-    var id = Number(item.getAttribute("data-live-item"));
+  // A form that acts in place (htmx) on a [data-show-if] variant flips the reader's mark
+  // once the server has answered: the "!voted" form upvoted, the "voted" one withdrew. The
+  // list is updated here, not from the row htmx swaps in: a live swap may have replaced the
+  // row meanwhile, and the next fragment must still show the reader's own state.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // The form that asked (requestConfig.elt): once htmx has swapped its row out, the event
+    // reaches the document from a still-attached ancestor, and detail.elt is that ancestor.
+    var config = event.detail && event.detail.requestConfig;
+    var form = config && config.elt ? config.elt : event.detail && event.detail.elt;
+    if (!event.detail.successful || !form || !form.getAttribute) return;
+    var condition = form.getAttribute("data-show-if");
+    var item = form.closest("[data-live-item]");
+    if (!condition || !item) return;
+    var negate = condition.charAt(0) === "!";
     var state = readerState();
-    Array.prototype.forEach.call(item.querySelectorAll("[data-show-if]"), function (el) {
-      var name = el.getAttribute("data-show-if");
-      if (name.charAt(0) === "!" || !Array.isArray(state[name])) return;
-      var at = state[name].indexOf(id);
-      if (!el.hidden && at === -1) state[name].push(id);
-      if (el.hidden && at !== -1) state[name].splice(at, 1);
-    });
+    var list = state[negate ? condition.slice(1) : condition];
+    if (!Array.isArray(list)) return;
+    var id = Number(item.getAttribute("data-live-item"));
+    var at = list.indexOf(id);
+    if (negate && at === -1) list.push(id);
+    if (!negate && at !== -1) list.splice(at, 1);
+    var current = document.querySelector('[data-live-item="' + id + '"]');
+    if (current && current !== item) applyReader(current.parentNode || current);
   });
 
   function swapOne(id, html) {
@@ -281,7 +292,9 @@
     });
     var token = null;
     Array.prototype.forEach.call(fresh.querySelectorAll('input[name="csrfmiddlewaretoken"]'), function (input) {
-      if (!input.value) input.value = token === null ? (token = csrfToken()) : token;
+      if (!input.value || input.value === "live-csrf") {
+        input.value = token === null ? (token = csrfToken()) : token;
+      }
     });
     // A chart's data table the reader opened stays open, with the new figures in it.
     Array.prototype.forEach.call(old.querySelectorAll("details[open][data-live-open][id]"), function (d) {
