@@ -198,13 +198,18 @@ def test_a_moderator_sees_the_queue_without_decision_forms(client, moderator):
     assert f'action="{url("decide", initiative_id=item.pk)}"' not in html
 
 
-def test_numbers_are_grouped_with_thin_spaces():
+def test_numbers_are_grouped_the_way_each_language_writes_them():
+    from django.utils import translation
+
     from dashboard.views import group_digits, percent
 
-    assert group_digits(1234567) == "1\u202f234\u202f567"
+    with translation.override("ru"):
+        assert group_digits(1234567) == "1\xa0234\xa0567"
+    with translation.override("en"):
+        assert group_digits(1234567) == "1,234,567"
     assert group_digits(999) == "999"
     assert group_digits(None) == "—"
-    assert percent(12.5, "ru") == "12,5" and percent(12.5, "en") == "12.5"
+    assert percent(12.5, "ru") == "12,5\u202f%" and percent(12.5, "en") == "12.5\u202f%"
 
 
 # --- Deciding from the dashboard without JavaScript -------------------------------------------
