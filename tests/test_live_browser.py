@@ -155,3 +155,41 @@ def test_an_english_dashboard_stays_english_and_the_poll_page_swaps(
         assert reader.locator("#live-announcer[aria-live=polite]").count() == 1
     finally:
         server.stop()
+
+
+def test_initiative_and_budget_pages_swap_their_live_fragments(context_for, settings, monkeypatch):
+    """A support and a budget ballot made elsewhere reach the open pages as new fragments
+    (the old JS renderers are gone), written the way the page's language writes them."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect
+
+    from budgets.services import ballot_cast
+    from communities.services import support_add
+    from tests.budgets.test_views import ids, make_round
+
+    initiative = make_initiative(status="submitted", title="Benches along the Esentai river")
+    budget_round = make_round(results_visibility="live")
+    a = ids(budget_round)[0]
+    server = AsgiServer(server_env_sharing(settings)).start()
+    try:
+        page = context_for(server, viewport={"width": 1366, "height": 900}).new_page()
+        page.goto(f"{server.url}/en/initiatives/{initiative.pk}/")
+        expect(page.locator(".support-box [data-live-indicator]")).to_be_visible(timeout=10_000)
+        assert page.locator('script[src*="initiative-live"]').count() == 0
+        box = page.locator(f"#initiative-{initiative.pk}-support")
+        before = int(box.locator("[data-supports]").inner_text())
+        box.evaluate("el => el.setAttribute('data-old', '1')")
+        support_add(actor=UserFactory(), initiative_id=initiative.pk)
+        expect(box.locator("[data-supports]")).to_have_text(str(before + 1), timeout=5_000)
+        assert page.locator(f"#initiative-{initiative.pk}-support[data-old]").count() == 0
+
+        page.goto(f"{server.url}/en/budgets/{budget_round.pk}/")
+        expect(page.locator(".budget-live [data-live-indicator]")).to_be_visible(timeout=10_000)
+        live = page.locator(f"#round-{budget_round.pk}-live")
+        live.evaluate("el => el.setAttribute('data-old', '1')")
+        ballot_cast(actor=UserFactory(), round_id=budget_round.pk, project_ids=[a])
+        expect(live.locator("[data-ballots]")).to_have_text("1", timeout=5_000)
+        assert page.locator(f"#round-{budget_round.pk}-live[data-old]").count() == 0
+        expect(live.locator(f'[data-project="{a}"] [data-votes]')).to_have_text("1")
+    finally:
+        server.stop()
