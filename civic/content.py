@@ -140,14 +140,26 @@ def content(obj, field: str, lang: str | None = None) -> Text:
     """
     lang = reader_language(lang)
     if not hasattr(obj, "_meta"):
-        # Not a model row (a dict a selector built, already in one language): as it is.
-        plain = obj.get(field, "") if isinstance(obj, dict) else getattr(obj, field, "")
-        return Text(str(plain or ""), lang, lang)
+        # Not a model row (a dict a selector built, already in one language): as it is, in
+        # the language its "<field>_lang" names if it says (a live payload's fallback).
+        get = obj.get if isinstance(obj, dict) else lambda key, default: getattr(obj, key, default)
+        return Text(str(get(field, "") or ""), get(f"{field}_lang", "") or lang, lang)
     all_versions = versions(obj, field)
     if all_versions[lang]:
         return Text(all_versions[lang], lang, lang)
     orig = original_language(obj, field)
     for other in (orig, *FALLBACK_ORDER):
+        if all_versions.get(other):
+            return Text(all_versions[other], other, lang)
+    return Text("", lang, lang)
+
+
+def choose(all_versions: dict | None, lang: str | None = None) -> Text:
+    """From versions computed once for every language (a live payload): the reader's, else any
+    other, Russian first, with the language it is in (so the page can mark it)."""
+    lang = reader_language(lang)
+    all_versions = all_versions or {}
+    for other in (lang, *FALLBACK_ORDER):
         if all_versions.get(other):
             return Text(all_versions[other], other, lang)
     return Text("", lang, lang)

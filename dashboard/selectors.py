@@ -20,6 +20,7 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from civic.content import choose
 from civic.content import versions as content_versions
 from civic.realtime import (
     EVENT_DASHBOARD_UPDATE,
@@ -61,9 +62,7 @@ def _names(obj, field: str) -> dict[str, str]:
 
 
 def pick(names: dict | None, lang: str) -> str:
-    if not names:
-        return ""
-    return names.get(lang) or names.get("ru") or names.get("kk") or names.get("en") or ""
+    return choose(names, lang).text
 
 
 def officials_see_results(poll: Poll) -> bool:
@@ -499,7 +498,8 @@ def localize(payload: dict, lang: str) -> dict:
         timeline = p["timeline"]
         return {
             **p,
-            "title": pick(p["title"], lang),
+            "title": choose(p["title"], lang).text,
+            "title_lang": choose(p["title"], lang).lang,
             "choices": [
                 {"id": c["id"], "label": pick(c["labels"], lang), "votes": c["votes"]}
                 for c in p["choices"]
@@ -517,7 +517,10 @@ def localize(payload: dict, lang: str) -> dict:
         **payload,
         "lang": lang,
         "polls": [poll(p) for p in payload["polls"]],
-        "rounds": [{**r, "title": pick(r["title"], lang)} for r in payload.get("rounds", [])],
+        "rounds": [
+            {**r, "title": choose(r["title"], lang).text, "title_lang": choose(r["title"], lang).lang}
+            for r in payload.get("rounds", [])
+        ],
     }
 
 

@@ -37,7 +37,7 @@ from polls.selectors import poll_get, poll_results_for, results_rows
 from .charts import dashboard_charts, districts_chart, minutes_chart
 from .models import Export
 from .permissions import exports_visible_to, require_dashboard, require_exports
-from .selectors import audience_of, dashboard_snapshot, officials_see_results
+from .selectors import audience_of, dashboard_snapshot, officials_see_results, pick
 from .services import export_create, export_open
 
 LANGUAGES = ("kk", "ru", "en")
@@ -99,12 +99,6 @@ def waiting_text(minutes: int) -> str:
     return _("%(d)s d %(h)s h") % {"d": days, "h": hours}
 
 
-def _pick(names: dict | None, lang: str) -> str:
-    if not names:
-        return ""
-    return names.get(lang) or names.get("ru") or names.get("kk") or names.get("en") or ""
-
-
 # --- The overview -----------------------------------------------------------------------------
 
 
@@ -115,7 +109,7 @@ def official_moves() -> dict[str, list[str]]:
 
 def district_names(lang: str) -> dict:
     """Every district's name in the page's language, by slug (the payload sends slugs)."""
-    names = {d.slug: _pick({x: getattr(d, f"name_{x}") for x in LANGUAGES}, lang)
+    names = {d.slug: pick({x: getattr(d, f"name_{x}") for x in LANGUAGES}, lang)
              for d in District.objects.all()}  # fmt: skip
     return {**names, "guests": _("Guests with codes"), "": _("No district given")}
 
@@ -147,6 +141,7 @@ def _poll_card(p: dict, lang: str, names: dict) -> dict:
     return {
         "id": p["id"],
         "title": p["title"],
+        "title_lang": p.get("title_lang", ""),
         "secret_ballot": p["secret_ballot"],
         "closes_at": datetime.fromisoformat(p["closes_at"]) if p["closes_at"] else None,
         "total": group_digits(total),
@@ -174,6 +169,7 @@ def _round_card(r: dict, lang: str) -> dict:
     return {
         "id": r["id"],
         "title": r["title"],
+        "title_lang": r.get("title_lang", ""),
         "secret_ballot": r["secret_ballot"],
         "closes_at": datetime.fromisoformat(r["closes_at"]) if r["closes_at"] else None,
         "budget": _("%(amount)s ₸") % {"amount": group_digits(r["total_budget"])},

@@ -1,8 +1,16 @@
 """Admin views of residents: read-only (imports come through the census service; keys stay hidden)."""
 
+from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib import admin
 
 from .models import CensusImport, IdentityReport, ResidentVerification
+
+# Birge never stores an identity provider's account or tokens (residents/methods/oidc.py ends
+# allauth's flow before it would save them): there is nothing to show, and a row added by hand
+# would bypass the verification service. The provider itself (SocialApp) stays configurable.
+for _model in (SocialAccount, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -428,3 +428,34 @@ def test_the_dashboard_names_new_initiatives_in_the_readers_language(client):
     assert EN_TITLE in client.get("/en/dashboard/").content.decode()
     page = client.get("/ru/dashboard/").content.decode()
     assert RU_TITLE in page and EN_TITLE not in page
+
+
+def test_choose_gives_the_readers_version_else_another_marked():
+    versions = {"kk": "", "ru": "Велодорожки", "en": ""}
+    assert (c.choose(versions, "en").text, c.choose(versions, "en").lang) == ("Велодорожки", "ru")
+    assert c.choose(versions, "en").is_fallback
+    assert not c.choose({**versions, "en": "Bike lanes"}, "en").is_fallback
+    assert c.choose({}, "kk").text == ""
+
+
+def test_the_live_dashboard_marks_a_poll_title_shown_in_another_language(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    poll = poll_create(
+        actor=OfficialFactory(),
+        data=PollInput(
+            title_ru="Велодорожки на Абая",
+            original_language="ru",
+            choices=[ChoiceInput(label_ru="Да"), ChoiceInput(label_ru="Нет")],
+            closes_at=timezone.now() + timedelta(days=1),
+        ),
+    )
+    from polls.services import poll_open
+
+    poll_open(actor=poll.created_by, poll_id=poll.pk)
+    client.force_login(OfficialFactory())
+    page = client.get("/en/dashboard/").content.decode()
+    assert '<span lang="ru">Велодорожки на Абая</span>' in page
+    assert "in Russian" in page

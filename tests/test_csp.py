@@ -213,7 +213,7 @@ def test_pages_run_under_the_csp_in_a_browser(browser, demo_server):
 @pytest.mark.browser
 @pytest.mark.server
 def test_the_bars_take_their_width_without_inline_styles(browser, demo_server):
-    url, ids = demo_server
+    url, _ids = demo_server
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     # The home's bars: an open poll's leading choices and an initiative's way to review (the

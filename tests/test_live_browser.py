@@ -92,6 +92,8 @@ def test_walls_fit_one_screen(context_for, settings, monkeypatch, artifacts_dir)
             )
             leading = f'.projector-row.is-leading[data-choice="{ids[-1]}"]'
             expect(page.locator(leading)).to_have_count(1)
+            # A live swap may be replacing the rows at this very moment: wait until laid out.
+            expect(page.locator(leading)).to_be_visible()
             assert _in_view(page, leading) is True, (width, height, _in_view(page, leading))
             assert _in_view(page, "[data-qr]") is True, (width, height)
             page.screenshot(path=str(artifacts_dir / f"projector-12-{width}x{height}.png"))

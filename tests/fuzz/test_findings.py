@@ -27,7 +27,7 @@ def test_finding_code_batch_revoke_with_an_id_past_64_bits():
     # The batch of the real poll is untouched by those requests and still revocable.
     response = client.post(f"/en/polls/manage/{poll.pk}/codes/{batch}/revoke/", follow=True)
     assert response.status_code == 200
-    assert b"1 unused codes revoked" in response.content
+    assert b"1 unused code revoked." in response.content
 
 
 def test_finding_notification_admin_add_is_refused():
