@@ -10,6 +10,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+  .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))"""
 
 
 @pytest.fixture(scope="module")
@@ -133,10 +136,12 @@ def test_sign_in_page_is_in_birges_design(browser, live_server_url, artifacts_di
     context.close()
 
 
+@pytest.mark.axe
 def test_bug7_rejecting_without_a_reason_stays_on_the_review_queue(
     browser, live_server_url, artifacts_dir
 ):
     context = browser.new_context(viewport=PHONE, locale="en-US")
+    context.add_init_script(path=str(AXE))
     page = context.new_page()
     sign_in(page, live_server_url, "moderator")
     page.goto(live_server_url + "/en/communities/review/")
@@ -160,6 +165,9 @@ def test_bug7_rejecting_without_a_reason_stays_on_the_review_queue(
     field = page.evaluate("document.activeElement.getBoundingClientRect().bottom")
     assert top >= 0 and field <= PHONE["height"]
     page.screenshot(path=str(artifacts_dir / "bug7-review-refused-phone.png"))
+    # The refused queue is a state the link-walking audit does not reach (and the demo has one
+    # pending community, which this test then rejects): axe checks it here.
+    assert page.evaluate(RUN_AXE) == []
 
     # With a reason the same button rejects it, and the moderator is back on the queue.
     page.keyboard.type("Duplicate of an approved community.")
@@ -218,15 +226,13 @@ def test_kazakh_column_headings(browser, live_server_url):
     context.close()
 
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-  .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))"""
+
 
 
 @pytest.mark.axe
 def test_the_new_states_have_no_axe_violations(browser, live_server_url):
     """States a link-walking audit does not reach: a refused form with its summary, the phone
-    menu open, allauth's account pages, the refused review queue, the poll form on a phone."""
+    menu open, allauth's account pages, the poll form on a phone (the refused review queue: bug 7's test)."""
     context = browser.new_context(viewport=PHONE, locale="en-US")
     context.add_init_script(path=str(AXE))
     page = context.new_page()
@@ -247,19 +253,9 @@ def test_the_new_states_have_no_axe_violations(browser, live_server_url):
     context = browser.new_context(viewport=PHONE, locale="en-US")
     context.add_init_script(path=str(AXE))
     page = context.new_page()
-    sign_in(page, live_server_url, "moderator")
-    page.goto(live_server_url + "/en/communities/review/")
-    with page.expect_navigation():
-        page.locator("main form").first.get_by_role("button", name="Reject").click()
-    found["review refused"] = page.evaluate(RUN_AXE)
-    context.close()
-
-    context = browser.new_context(viewport=PHONE, locale="en-US")
-    context.add_init_script(path=str(AXE))
-    page = context.new_page()
     sign_in(page, live_server_url, "official")
     page.goto(live_server_url + "/en/polls/manage/new/")
     found["poll form"] = page.evaluate(RUN_AXE)
     context.close()
     assert {name: v for name, v in found.items() if v} == {}
-    assert len(found) == 9
+    assert len(found) == 8
