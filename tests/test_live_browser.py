@@ -4,6 +4,8 @@ poll projector, the Q&A presenter screen) fit 1280×720 and 1920×1080 without s
 shows the QR code to join; an /en/ dashboard stays English after a live update, and the live
 fragments are swapped in on the poll page (the old JS renderers are gone)."""
 
+import contextlib
+
 import pytest
 
 from dialogue.services import question_ask, question_moderate
@@ -47,14 +49,22 @@ def context_for(browser):
         context.close()
 
 
+IN_VIEW = (
+    "sel => { const el = document.querySelector(sel); if (!el) return 'missing';"
+    " const r = el.getBoundingClientRect();"
+    " return (r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0)"
+    " || [r.top, r.bottom, window.innerHeight].join(' '); }"
+)
+
+
 def _in_view(page, selector: str):
-    """True, or the element's box (for the failure message)."""
-    return page.eval_on_selector(
-        selector,
-        "el => { const r = el.getBoundingClientRect();"
-        " return (r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0)"
-        " || [r.top, r.bottom, window.innerHeight].join(' '); }",
-    )
+    """True, or the element's box (for the failure message). A live swap may be replacing the
+    element at the moment of asking: it is asked again for up to 5 s before the answer stands."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(f"sel => ({IN_VIEW})(sel) === true", arg=selector, timeout=5000)
+    return page.evaluate(IN_VIEW, selector)
 
 
 def test_walls_fit_one_screen(context_for, settings, monkeypatch, artifacts_dir):
@@ -92,8 +102,6 @@ def test_walls_fit_one_screen(context_for, settings, monkeypatch, artifacts_dir)
             )
             leading = f'.projector-row.is-leading[data-choice="{ids[-1]}"]'
             expect(page.locator(leading)).to_have_count(1)
-            # A live swap may be replacing the rows at this very moment: wait until laid out.
-            expect(page.locator(leading)).to_be_visible()
             assert _in_view(page, leading) is True, (width, height, _in_view(page, leading))
             assert _in_view(page, "[data-qr]") is True, (width, height)
             page.screenshot(path=str(artifacts_dir / f"projector-12-{width}x{height}.png"))

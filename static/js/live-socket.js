@@ -254,27 +254,29 @@
   }
   // A form that acts in place (htmx) on a [data-show-if] variant flips the reader's mark
   // once the server has answered: the "!voted" form upvoted, the "voted" one withdrew. The
-  // list is updated here, not from the row htmx swaps in: a live swap may have replaced the
-  // row meanwhile, and the next fragment must still show the reader's own state.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    // The form that asked (requestConfig.elt): once htmx has swapped its row out, the event
-    // reaches the document from a still-attached ancestor, and detail.elt is that ancestor.
-    var config = event.detail && event.detail.requestConfig;
-    var form = config && config.elt ? config.elt : event.detail && event.detail.elt;
-    if (!event.detail.successful || !form || !form.getAttribute) return;
+  // list is updated from the request itself, not from htmx's later events: the socket's push
+  // often beats the HTTP answer, and its swap detaches the form, after which htmx neither
+  // swaps its answer in nor tells the document. The next fragment (or this call) then shows
+  // the reader's own state.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail && event.detail.elt;
+    var xhr = event.detail && event.detail.xhr;
+    if (!form || !xhr || !form.getAttribute) return;
     var condition = form.getAttribute("data-show-if");
     var item = form.closest("[data-live-item]");
     if (!condition || !item) return;
-    var negate = condition.charAt(0) === "!";
-    var state = readerState();
-    var list = state[negate ? condition.slice(1) : condition];
-    if (!Array.isArray(list)) return;
     var id = Number(item.getAttribute("data-live-item"));
-    var at = list.indexOf(id);
-    if (negate && at === -1) list.push(id);
-    if (!negate && at !== -1) list.splice(at, 1);
-    var current = document.querySelector('[data-live-item="' + id + '"]');
-    if (current && current !== item) applyReader(current.parentNode || current);
+    xhr.addEventListener("load", function () {
+      if (xhr.status < 200 || xhr.status >= 300) return;
+      var negate = condition.charAt(0) === "!";
+      var list = readerState()[negate ? condition.slice(1) : condition];
+      if (!Array.isArray(list)) return;
+      var at = list.indexOf(id);
+      if (negate && at === -1) list.push(id);
+      if (!negate && at !== -1) list.splice(at, 1);
+      var current = document.querySelector('[data-live-item="' + id + '"]');
+      if (current) applyReader(current.parentNode || current);
+    });
   });
 
   function swapOne(id, html) {
