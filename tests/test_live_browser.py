@@ -1,4 +1,4 @@
-"""Live pages in a real browser against a real ASGI server (helper "live"): the walls (the
+"""Live pages in a real browser against a real ASGI server: the walls (the
 poll projector, the Q&A presenter screen) fit 1280×720 and 1920×1080 without scrolling with
 12 choices or a full question queue, the leading result stays in view and the presenter
 shows the QR code to join; an /en/ dashboard stays English after a live update, and the live
