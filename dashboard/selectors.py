@@ -394,7 +394,12 @@ def dialogue_summary(*, now=None) -> dict:
     )
     return {
         "sessions": [
-            {"id": s.pk, "title": s.title, "waiting": s.waiting, "pending": s.pending}
+            {
+                "id": s.pk,
+                "title": content_versions(s, "title"),  # every language: localize() picks
+                "waiting": s.waiting,
+                "pending": s.pending,
+            }
             for s in live.order_by("ends_at")
         ],
         "threads_waiting": threads_waiting_for_an_answer().count(),
@@ -521,6 +526,15 @@ def localize(payload: dict, lang: str) -> dict:
             {**r, "title": choose(r["title"], lang).text, "title_lang": choose(r["title"], lang).lang}
             for r in payload.get("rounds", [])
         ],
+        "dialogue": {
+            **payload["dialogue"],
+            "sessions": [
+                {**s, "title": choose(s["title"], lang).text, "title_lang": choose(s["title"], lang).lang}
+                for s in payload["dialogue"]["sessions"]
+            ],
+        }
+        if payload.get("dialogue")
+        else payload.get("dialogue"),
     }
 
 

@@ -459,3 +459,10 @@ def test_the_live_dashboard_marks_a_poll_title_shown_in_another_language(client)
     page = client.get("/en/dashboard/").content.decode()
     assert '<span lang="ru">Велодорожки на Абая</span>' in page
     assert "in Russian" in page
+
+
+def test_the_dashboard_names_a_live_session_in_the_readers_language(client):
+    make_session(title="Городская среда", original_language="ru", title_en="Urban space")
+    client.force_login(OfficialFactory())
+    assert "Urban space" in client.get("/en/dashboard/").content.decode()
+    assert "Городская среда" in client.get("/ru/dashboard/").content.decode()

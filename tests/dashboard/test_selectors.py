@@ -309,8 +309,9 @@ def test_dialogue_counts_waiting_questions_of_live_sessions_only():
 
     assert summary == {
         "sessions": [
-            {"id": live.pk, "title": "Open hour", "waiting": 1, "pending": 0},
-            {"id": premoderated.pk, "title": "Pre", "waiting": 1, "pending": 2},
+            # Every language's title: each reader's payload picks its own (localize).
+            {"id": live.pk, "title": {"kk": "", "ru": "", "en": "Open hour"}, "waiting": 1, "pending": 0},
+            {"id": premoderated.pk, "title": {"kk": "", "ru": "", "en": "Pre"}, "waiting": 1, "pending": 2},
         ],
         "threads_waiting": 0,
         "open_flags": 0,
