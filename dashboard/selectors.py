@@ -28,6 +28,7 @@ from civic.realtime import (
     GROUP_DASHBOARD_MODERATORS,
     envelope,
     now_seq,
+    page_language,
 )
 from communities.models import CategoryThreshold, Initiative
 from communities.selectors import review_queue
@@ -554,13 +555,6 @@ def dashboard_group(audience: str, lang: str) -> str:
     """One channel group per audience and language: every socket in it gets the same text."""
     return f"{AUDIENCE_GROUPS[audience]}.{lang}"
 
-
-def page_language(lang: str | None) -> str:
-    lang = (lang or "")[:2]
-    if lang in LANGUAGES:
-        return lang
-    default = settings.LANGUAGE_CODE[:2]
-    return default if default in LANGUAGES else "ru"
 
 
 # --- The shared cache of the last payloads -----------------------------------------------------
