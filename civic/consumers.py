@@ -351,7 +351,7 @@ async def _recheck_sockets() -> None:
     changed is checked in full, as after a push. After an outage the ticker saw (pushes may be
     lost: a ban, say) every socket is. Sockets an outage kept out of their groups rejoin."""
     seen_outages = realtime.outages()
-    while _open_sockets:
+    while _open_sockets and not realtime.stopping():
         await asyncio.sleep(recheck_seconds())
         sockets = [s for s in list(_open_sockets) if not s._closing]
         everything = realtime.outages() != seen_outages

@@ -396,6 +396,7 @@ def mark_dirty_on_commit(topic: str, item_id: int) -> None:
 # Items this process has sockets for, so it can resend them after an outage.
 _watched: dict[tuple[str, int], int] = {}
 _tickers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> ticker task
+_stopping: weakref.WeakSet = weakref.WeakSet()  # tasks asked to stop (stop_tickers)
 
 
 def watch(topic: str, item_id: int) -> None:
@@ -439,14 +440,30 @@ def ensure_process_task(name: str, factory: Callable[[], Any]) -> None:
         tasks[name] = loop.create_task(factory(), name=name)
 
 
-async def stop_tickers() -> None:
-    for loop, task in list(_tickers.items()):
-        task.cancel()
-        _tickers.pop(loop, None)
-    for loop, tasks in list(_process_tasks.items()):
-        for task in tasks.values():
+def stopping() -> bool:
+    """Whether stop_tickers asked the current task to end (loops check it as well as cancel)."""
+    return asyncio.current_task() in _stopping
+
+
+async def stop_tickers(timeout: float = 10) -> None:
+    """Stop this process's ticker and background tasks, and wait until they have ended.
+
+    A cancellation can be lost inside a library call that turns it into a timeout (Redis
+    clients on Python 3.11 do, now and then), so each task is asked again until it ends, and
+    the ticker also checks a flag of its own."""
+    loop = asyncio.get_running_loop()
+    tasks = [_tickers.pop(loop, None), *_process_tasks.pop(loop, {}).values()]
+    tasks = [task for task in tasks if task is not None and not task.done()]
+    for task in tasks:
+        _stopping.add(task)
+    deadline = time.monotonic() + timeout
+    while tasks and time.monotonic() < deadline:
+        for task in tasks:
             task.cancel()
-        _process_tasks.pop(loop, None)
+        await asyncio.wait(tasks, timeout=0.5)
+        tasks = [task for task in tasks if not task.done()]
+    if tasks:
+        logger.warning("%d realtime tasks did not stop: %s", len(tasks), tasks)
 
 
 async def _push(topic: str, item_id: int) -> None:
@@ -487,7 +504,7 @@ async def _ticker() -> None:
     healthy = True
     last_resync = time.monotonic()
     next_tick = time.monotonic()
-    while True:
+    while not stopping():
         # Fixed rate: the work of a tick comes out of the wait for the next, so a slow
         # computation does not stretch the tick.
         next_tick = max(next_tick + tick_seconds(), time.monotonic() + tick_seconds() * 0.2)

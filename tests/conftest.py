@@ -3,6 +3,8 @@ test instead of skipping it, so CI can never pass by quietly skipping the real t
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import shutil
 import socket
@@ -380,10 +382,32 @@ async def fresh_realtime(settings):
     realtime.reset_store()
     yield
     await realtime.stop_tickers()
+    await end_leftover_tasks()
     realtime.reset_store()
     # The ORM calls of the test ran in asgiref's worker thread: close its connection, so that
     # the test database can be dropped at the end of the run.
     await sync_to_async(connections.close_all)()
+
+
+async def end_leftover_tasks(timeout: float = 15) -> None:
+    """Cancel what a test left running on its event loop (consumers, the channel layer's
+    reader), asking again until each has ended. A cancel that a library turns into a timeout
+    and retries is otherwise lost, and the loop's own teardown would wait for that task
+    forever. Fails with the stacks of any task still running after `timeout` seconds."""
+    current = asyncio.current_task()
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+        if not tasks:
+            return
+        if time.monotonic() > deadline:
+            stacks = io.StringIO()
+            for task in tasks:
+                task.print_stack(file=stacks)
+            pytest.fail(f"{len(tasks)} tasks would not end:\n{stacks.getvalue()}")
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=0.5)
 
 
 async def ws_connect(path: str, user=None, timeout: float = 1):

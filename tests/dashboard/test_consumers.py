@@ -21,7 +21,7 @@ from dashboard.selectors import dashboard_for, localize
 from dialogue.services import question_ask
 from polls.models import Poll
 from polls.services import vote_cast
-from tests.conftest import WS_ORIGIN, ws_connect, ws_drain
+from tests.conftest import WS_ORIGIN, end_leftover_tasks, ws_connect, ws_drain
 from tests.factories import (
     ModeratorFactory,
     OfficialFactory,
@@ -51,6 +51,7 @@ async def _fresh_realtime(settings):
     realtime.reset_store()
     yield
     await realtime.stop_tickers()
+    await end_leftover_tasks()
     realtime.reset_store()
     if settings.REDIS_URL:
         import redis
