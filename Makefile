@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WEB_WORKERS ?= 3
+# The suite runs in this many processes (pytest-xdist; tests/conftest.py keeps each file, and
+# files that must not overlap, in one process). TEST_PROCESSES=0 runs it in this one.
+TEST_PROCESSES ?= 2
 
 .PHONY: help install install-dev run test stack lint migrate seed messages lock bench clean
 
@@ -44,7 +47,7 @@ run: seed
 	$(BIN)/uvicorn civic.asgi:application --ws-per-message-deflate false --host $(HOST) --port $(PORT)
 
 test: install-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 stack: install
 	HOST=$(HOST) PORT=$(PORT) WEB_WORKERS=$(WEB_WORKERS) ./scripts/stack.sh

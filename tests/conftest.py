@@ -55,6 +55,55 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+# `make test` runs the suite in two processes (pytest-xdist, --dist loadgroup): each test file
+# is one group, so a module's fixtures are built once; files that must not overlap share one.
+_GROUPS = {
+    # They hold up to 100 PostgreSQL connections each: two at once would exceed the server's 200.
+    "concurrency": (
+        "tests/polls/test_concurrency.py",
+        "tests/budgets/test_concurrency.py",
+        "tests/communities/test_concurrency.py",
+        "tests/dialogue/test_concurrency.py",
+        "tests/residents/test_concurrency.py",
+        "tests/residents/test_in_person.py",
+    ),
+    # Whole stacks under supervisord, and the static files collected into var/static for them.
+    "stack": ("tests/test_server.py", "tests/test_deploy.py"),
+}
+_GROUP_OF = {path: group for group, paths in _GROUPS.items() for path in paths}
+
+
+# The longest groups start first, so that no process is left with one at the end.
+_FIRST = ("browser", "fuzz", "stack")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    groups = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if item.get_closest_marker("browser"):
+            # One browser at a time: live pages are timed against pushes, and two browsers
+            # with their servers on two cores made them miss (a swap in mid-click).
+            group = "browser"
+        elif path.startswith("tests/fuzz/"):
+            # The fuzz files share one summary (tests/fuzz/conftest.py): one process runs them.
+            group = "fuzz"
+        else:
+            group = _GROUP_OF.get(path, path)
+        groups[item] = group
+        item.add_marker(pytest.mark.xdist_group(group))
+    if config.getoption("numprocesses", None):
+        items.sort(key=lambda item: _FIRST.index(groups[item]) if groups[item] in _FIRST else 9)
+
+
+def spare_redis_url(settings) -> str:
+    """A Redis database beside the suite's own (the next number), for a whole stack a test
+    starts: under pytest-xdist each process has its own pair (civic/settings/test.py)."""
+    base, _, number = settings.REDIS_URL.rpartition("/")
+    return f"{base}/{int(number or 0) + 1}"
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and not settings.DATABASE_IS_POSTGRES:
         _missing("this test needs PostgreSQL (set DATABASE_URL)")
@@ -223,6 +272,47 @@ def collect_static_once(env: dict[str, str]) -> None:
             check=True,
         )
         _static_collected.add(module)
+
+
+_templates: dict[bool, Path] = {}
+
+
+def migrate_and_seed(env: dict[str, str], *, seed: bool = True) -> None:
+    """`migrate`, and `seed_demo` unless `seed` is false, for the database of `env`, as
+    `make run` does. A SQLite database is copied from one this test process prepared once
+    (the same schema and the same demo Almaty each time, which take seconds to write); another
+    database is prepared in place."""
+    import sqlite3
+    import tempfile
+
+    url = env.get("DATABASE_URL", "")
+    commands = [["migrate", "-v0"], *([["seed_demo"]] if seed else [])]
+
+    def run(run_env):
+        for cmd in commands:
+            subprocess.run(
+                [sys.executable, "manage.py", *cmd],
+                cwd=ROOT,
+                env=run_env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+
+    if not url.startswith("sqlite:///"):
+        run(env)
+        return
+    if seed not in _templates:
+        template = Path(tempfile.mkdtemp(prefix="birge-template-")) / "db.sqlite3"
+        run({**env, "DATABASE_URL": f"sqlite:///{template}"})
+        _templates[seed] = template
+    source = sqlite3.connect(_templates[seed])
+    target = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 def server_env(**overrides: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.conftest import ROOT, AsgiServer, server_env
+from tests.conftest import ROOT, AsgiServer, migrate_and_seed, server_env
 
 TEMPLATES = ROOT / "templates"
 
@@ -117,10 +117,7 @@ def demo_server(tmp_path_factory):
     env = server_env(
         DATABASE_URL=f"sqlite:///{db}", REDIS_URL="", BIRGE_DEMO_MODE="true", DJANGO_DEBUG="false"
     )
-    for cmd in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True
-        )
+    migrate_and_seed(env)
     probe = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PROBE],
         cwd=ROOT,

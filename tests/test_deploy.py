@@ -27,7 +27,9 @@ from tests.conftest import (
     AsgiServer,
     collect_static_once,
     free_port,
+    migrate_and_seed,
     server_env,
+    spare_redis_url,
     wait_for_http,
 )
 
@@ -286,9 +288,7 @@ def test_finding_embedded_mode_debug_off(tmp_path):
     collectstatic."""
     env = server_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", REDIS_URL="")
     env.pop("DJANGO_DEBUG", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
-    )
+    migrate_and_seed(env, seed=False)
     server = AsgiServer(env).start()
     try:
         for lang, text in (
@@ -358,9 +358,7 @@ def _compose_web_server(tmp_path, proxy: str | None = None) -> tuple[subprocess.
     )
     assert env["DJANGO_SETTINGS_MODULE"] == "civic.settings.production"
     collect_static_once(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
-    )
+    migrate_and_seed(env, seed=False)
     users = (
         "from accounts.models import User; User.objects.bulk_create("
         "[User(email=f'resident{n}@forged.example', password='!') for n in range(30)])"
@@ -555,7 +553,7 @@ def test_finding_stack_survives_one_crashed_process(settings):
     base = settings.DATABASES["default"]
     db_url = f"postgres://{base['USER'] or 'postgres'}@{base['HOST'] or '127.0.0.1'}:{base['PORT'] or 5432}/{db_name}"
     port = free_port()
-    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/2"
+    redis_url = spare_redis_url(settings)
     env = server_env(
         DATABASE_URL=db_url,
         REDIS_URL=redis_url,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import AsgiServer, free_port, server_env
+from tests.conftest import AsgiServer, free_port, migrate_and_seed, server_env
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +61,8 @@ def test_healthz_degraded_but_up_when_redis_is_down(tmp_path):
     db = tmp_path / "h.sqlite3"
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     env = server_env(DATABASE_URL=f"sqlite:///{db}", REDIS_URL=dead_redis)
-    import subprocess
-    import sys
 
-    from tests.conftest import ROOT
-
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    migrate_and_seed(env, seed=False)
     server = AsgiServer(env).start()
     try:
         import httpx

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, AsgiServer, server_env
+from tests.conftest import ROOT, AsgiServer, migrate_and_seed, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -55,13 +55,7 @@ print(make_poll().pk, make_initiative(status="submitted").pk, make_session().pk)
 def live_pages(tmp_path_factory):
     db = tmp_path_factory.mktemp("backoff") / "db.sqlite3"
     env = server_env(DATABASE_URL=f"sqlite:///{db}", REDIS_URL="")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate_and_seed(env, seed=False)
     made = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", MAKE_PAGES],
         cwd=ROOT,

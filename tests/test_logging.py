@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from civic.logging import ThrottleRepeats
-from tests.conftest import ROOT, AsgiServer, free_port, server_env
+from tests.conftest import AsgiServer, free_port, migrate_and_seed, server_env
 
 
 def _record(msg: str, level: int = logging.WARNING, name: str = "birge.test") -> logging.LogRecord:
@@ -44,7 +42,7 @@ def test_finding_redis_outage_logs_a_handful_of_lines(tmp_path):
     db = tmp_path / "o.sqlite3"
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     env = server_env(DATABASE_URL=f"sqlite:///{db}", REDIS_URL=dead_redis)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    migrate_and_seed(env, seed=False)
     server = AsgiServer(env).start()
     try:
         with httpx.Client(base_url=server.url, timeout=15) as http:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
@@ -14,16 +13,21 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ROOT, AsgiServer, free_port, server_env, wait_for_http
+from tests.conftest import (
+    ROOT,
+    AsgiServer,
+    free_port,
+    migrate_and_seed,
+    server_env,
+    spare_redis_url,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.server
 
 
 def _migrate_and_seed(env):
-    for cmd in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True
-        )
+    migrate_and_seed(env)
 
 
 async def _ws_first_message(url: str, origin: str) -> dict:
@@ -63,7 +67,7 @@ def test_make_stack_runs_workers_celery_and_beat(settings):
     base = settings.DATABASES["default"]
     db_url = f"postgres://{base['USER'] or 'postgres'}@{base['HOST'] or '127.0.0.1'}:{base['PORT'] or 5432}/{db_name}"
     port = free_port()
-    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/2"
+    redis_url = spare_redis_url(settings)
     env = server_env(
         DATABASE_URL=db_url,
         REDIS_URL=redis_url,

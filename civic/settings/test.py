@@ -5,8 +5,19 @@ keeps Celery in-process (tests that need a real worker start one explicitly) and
 fast password hasher.
 """
 
-from .base import *  # noqa: F403
-from .base import env
+import os
+
+# Under pytest-xdist (`make test` runs two processes) each process takes its own pair of Redis
+# databases, REDIS_URL's and the next (tests/conftest.py spare_redis_url): process n adds 2n
+# to the number, so cache keys, dirty marks, channel groups and Celery queues never mix.
+# pytest-django gives each its own PostgreSQL test database (test_<name>_gw<n>).
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    _base, _, _number = os.environ["REDIS_URL"].rpartition("/")
+    os.environ["REDIS_URL"] = f"{_base}/{int(_number or 0) + 2 * int(_worker[2:])}"
+
+from .base import *  # noqa: E402, F403
+from .base import env  # noqa: E402
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -32,5 +43,6 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="birge-test-media-"))
 # ends. A full run exhausted the default 20 once (a browser test waited 10 s in vain).
 if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
     DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = max(  # noqa: F405
-        DATABASES["default"]["OPTIONS"]["pool"]["max_size"], 50  # noqa: F405
+        DATABASES["default"]["OPTIONS"]["pool"]["max_size"],
+        50,  # noqa: F405
     )

@@ -279,6 +279,15 @@
     });
   });
 
+  // The ids of the chart tables (details[data-live-open]) the reader has open.
+  var openTables = new Set();
+  document.addEventListener("toggle", function (event) {
+    var d = event.target;
+    if (!d || !d.matches || !d.matches("details[data-live-open][id]") || !d.isConnected) return;
+    if (d.open) openTables.add(d.id);
+    else openTables.delete(d.id);
+  }, true);
+
   function swapOne(id, html) {
     var old = document.getElementById(id);
     if (!old) return null;
@@ -298,10 +307,15 @@
         input.value = token === null ? (token = csrfToken()) : token;
       }
     });
-    // A chart's data table the reader opened stays open, with the new figures in it.
+    // A chart's data table the reader opened stays open, with the new figures in it: open
+    // in the old fragment, or opened by the reader and not closed since (a fragment that
+    // came without it in between does not close it).
     Array.prototype.forEach.call(old.querySelectorAll("details[open][data-live-open][id]"), function (d) {
-      var twin = fresh.querySelector("#" + CSS.escape(d.id));
-      if (twin) twin.open = true;
+      openTables.add(d.id);
+    });
+    openTables.forEach(function (id) {
+      var twin = fresh.querySelector("#" + CSS.escape(id));
+      if (twin && twin.matches("details[data-live-open]")) twin.open = true;
     });
     old.replaceWith(fresh);
     applyWidths(fresh);
