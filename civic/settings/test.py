@@ -43,6 +43,5 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="birge-test-media-"))
 # ends. A full run exhausted the default 20 once (a browser test waited 10 s in vain).
 if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
     DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = max(  # noqa: F405
-        DATABASES["default"]["OPTIONS"]["pool"]["max_size"],
-        50,  # noqa: F405
+        DATABASES["default"]["OPTIONS"]["pool"]["max_size"], 50  # noqa: F405
     )
