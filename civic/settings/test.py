@@ -9,12 +9,15 @@ import os
 
 # Under pytest-xdist (`make test` runs two processes) each process takes its own pair of Redis
 # databases, REDIS_URL's and the next (tests/conftest.py spare_redis_url): process n adds 2n
-# to the number, so cache keys, dirty marks, channel groups and Celery queues never mix.
+# to the number, so cache keys, dirty marks and Celery queues never mix.
 # pytest-django gives each its own PostgreSQL test database (test_<name>_gw<n>).
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
     _base, _, _number = os.environ["REDIS_URL"].rpartition("/")
     os.environ["REDIS_URL"] = f"{_base}/{int(_number or 0) + 2 * int(_worker[2:])}"
+    # Redis pub/sub channels are shared by all its databases: the channel layer's names get
+    # the process's own prefix too, or a push for poll 1 of one process reaches the other's.
+    os.environ["CHANNEL_LAYER_PREFIX"] = f"birge-{_worker}"
 
 from .base import *  # noqa: E402, F403
 from .base import env  # noqa: E402
