@@ -456,14 +456,23 @@ async def stop_tickers(timeout: float = 10) -> None:
     tasks = [task for task in tasks if task is not None and not task.done()]
     for task in tasks:
         _stopping.add(task)
+    tasks = await cancel_until_done(tasks, timeout=timeout)
+    if tasks:
+        logger.warning("%d realtime tasks did not stop: %s", len(tasks), tasks)
+
+
+async def cancel_until_done(tasks, *, timeout: float) -> list:
+    """Cancel `tasks`, again every half second, until each has ended or `timeout` seconds
+    have passed (a cancel a library turned into a timeout is lost). Returns those still
+    running."""
+    tasks = [task for task in tasks if not task.done()]
     deadline = time.monotonic() + timeout
     while tasks and time.monotonic() < deadline:
         for task in tasks:
             task.cancel()
         await asyncio.wait(tasks, timeout=0.5)
         tasks = [task for task in tasks if not task.done()]
-    if tasks:
-        logger.warning("%d realtime tasks did not stop: %s", len(tasks), tasks)
+    return tasks
 
 
 async def _push(topic: str, item_id: int) -> None:

@@ -484,20 +484,16 @@ async def end_leftover_tasks(timeout: float = 15) -> None:
     reader), asking again until each has ended. A cancel that a library turns into a timeout
     and retries is otherwise lost, and the loop's own teardown would wait for that task
     forever. Fails with the stacks of any task still running after `timeout` seconds."""
+    from civic.realtime import cancel_until_done
+
     current = asyncio.current_task()
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
-        if not tasks:
-            return
-        if time.monotonic() > deadline:
-            stacks = io.StringIO()
-            for task in tasks:
-                task.print_stack(file=stacks)
-            pytest.fail(f"{len(tasks)} tasks would not end:\n{stacks.getvalue()}")
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks, timeout=0.5)
+    others = [task for task in asyncio.all_tasks() if task is not current]
+    left = await cancel_until_done(others, timeout=timeout)
+    if left:
+        stacks = io.StringIO()
+        for task in left:
+            task.print_stack(file=stacks)
+        pytest.fail(f"{len(left)} tasks would not end:\n{stacks.getvalue()}")
 
 
 async def ws_connect(path: str, user=None, timeout: float = 1):
