@@ -62,8 +62,12 @@ messages: install-dev
 lock: install-dev
 	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
 
+# The vote benchmark runs twice in one go: on BENCH_BEFORE's code (the commit before issue 14's
+# fast intake, in a git worktree under var/bench/), then on this code; both tables and a side by
+# side comparison are printed (bench/README.md).
+BENCH_BEFORE ?= 4ea0ded
 bench: install-dev
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --before $(BENCH_BEFORE) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

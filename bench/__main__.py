@@ -326,9 +326,13 @@ def run_wrk(
 def correctness(poll_id: int) -> dict:
     from django.db.models import Count, Sum
 
+    from polls import services
     from polls.models import Ballot, BallotTally
-    from polls.services import tallies_verify
 
+    # The counters take the votes' pending +1s per tick; fold the last ones now.
+    if hasattr(services, "tallies_fold"):
+        services.tallies_fold(wait=True)
+    tallies_verify = services.tallies_verify
     rows = Ballot.objects.filter(poll_id=poll_id).count()
     tallies = BallotTally.objects.filter(poll_id=poll_id).aggregate(n=Sum("ballots"))["n"] or 0
     doubled = (
@@ -520,7 +524,15 @@ def main() -> None:
         metavar="N",
         help="run the dashboard benchmark instead, with N open dashboards (bench/dashboard.py)",
     )
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="first run this same benchmark on the code of commit REV (a git worktree in "
+        "var/bench/), then on this code, and print both side by side",
+    )
     args = parser.parse_args()
+    if args.before:
+        before = run_before(args.before, sys.argv[1:])
     if args.dashboards:
         from bench.dashboard import main as dashboard_main
 
@@ -600,6 +612,71 @@ def main() -> None:
     (RESULTS / "latest.json").write_text(text)
     print_table(report)
     print(f"\nsaved bench/results/votes-{stamp}.json")
+    if args.before:
+        report = {"before": before, "after": report}
+        (RESULTS / f"compare-{stamp}.json").write_text(json.dumps(report, indent=2))
+        print_comparison(before, report["after"])
+        print(f"saved bench/results/compare-{stamp}.json")
+
+
+def run_before(rev: str, argv: list[str]) -> dict:
+    """This benchmark, as commit `rev` wrote it, on `rev`'s code: the same machine, database,
+    Redis and wrk, one run after the other. Returns its results."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tree = WORK / f"before-{commit[:12]}"
+    if not (tree / "manage.py").exists():
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(tree), commit],
+            cwd=ROOT,
+            check=True,
+        )
+    own = [
+        a for i, a in enumerate(argv) if a != "--before" and (i == 0 or argv[i - 1] != "--before")
+    ]
+    own = [a for a in own if not a.startswith("--before=")]
+    print(f"=== before: {commit[:12]} ({tree}) ===", flush=True)
+    subprocess.run([sys.executable, "-m", "bench", *own], cwd=tree, check=True)
+    print("=== after: this code ===", flush=True)
+    return json.loads((tree / "bench" / "results" / "latest.json").read_text())
+
+
+def print_comparison(before: dict, after: dict) -> None:
+    rows = []
+
+    def add(name, path, fmt="{:.0f}"):
+        def get(r):
+            for key in path:
+                r = r.get(key) if isinstance(r, dict) else None
+            return r
+
+        b, a = get(before), get(after)
+        if b is None and a is None:
+            return
+        ratio = f"{a / b:.2f}x" if isinstance(a, int | float) and b else ""
+        show = lambda v: fmt.format(v) if isinstance(v, int | float) else "-"  # noqa: E731
+        rows.append((name, show(b), show(a), ratio))
+
+    add("votes/s accepted", ["vote_load", "votes_per_s"])
+    add("vote latency p50 (ms)", ["vote_load", "latency_p50_ms"], "{:.1f}")
+    add("vote latency p99 (ms)", ["vote_load", "latency_p99_ms"], "{:.1f}")
+    add("server CPU per vote (ms)", ["vote_load", "server_cpu_ms_per_vote"], "{:.2f}")
+    add("budget ballots/s", ["budget_load", "ballots_per_s"])
+    add("budget ballot p99 (ms)", ["budget_load", "latency_p99_ms"], "{:.1f}")
+    add("server CPU per budget ballot (ms)", ["budget_load", "server_cpu_ms_per_ballot"], "{:.2f}")
+    add("burst votes lost", ["burst", "lost"])
+    add("burst votes doubled", ["burst", "doubled"])
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{width}}  {'before':>10}  {'after':>10}  after/before")
+    print("-" * (width + 40))
+    for name, b, a, ratio in rows:
+        print(f"{name:<{width}}  {b:>10}  {a:>10}  {ratio}")
 
 
 def print_table(r: dict) -> None:

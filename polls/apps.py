@@ -1,5 +1,7 @@
 """App configuration for polls: registers the live-results topic with the ticker."""
 
+from __future__ import annotations
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +14,12 @@ class PollsConfig(AppConfig):
         from civic.realtime import register_topic
 
         from .selectors import compute_results_push
-        from .services import RESULTS_TOPIC
+        from .services import RESULTS_TOPIC, tallies_fold
 
-        register_topic(RESULTS_TOPIC, compute_results_push)
+        def fold_then_compute(poll_id: int, seq: int):
+            # Once a tick for a watched poll: the pending +1s (of every poll) go into the
+            # counters, outside any voter's transaction; then the push is computed.
+            tallies_fold()
+            return compute_results_push(poll_id, seq)
+
+        register_topic(RESULTS_TOPIC, fold_then_compute)

@@ -7,12 +7,12 @@ when the totals move. The cards of a page are read with a fixed number of querie
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 
-from .models import BallotTally, Choice, ChoiceTally, Poll
+from .models import Choice, Poll
 from .permissions import results_visible
-from .selectors import results_message, results_rows
+from .selectors import live_tallies, results_message, results_rows
 
 # The card shows the leading choices only: the poll page has them all.
 CARD_ROWS = 3
@@ -39,24 +39,14 @@ def card_context(poll: Poll, counts: dict, *, official: bool, seq: int = 0) -> d
 
 
 def _counts_for(polls: list[Poll]) -> dict[int, dict]:
-    """The live counters of several polls in two queries (not two per poll)."""
-    ids = [p.pk for p in polls]
-    per_choice = dict(
-        ChoiceTally.objects.filter(poll_id__in=ids)
-        .values_list("choice")
-        .annotate(n=Sum("votes"))
-        .values_list("choice", "n")
-    )
-    totals = dict(
-        BallotTally.objects.filter(poll_id__in=ids)
-        .values_list("poll")
-        .annotate(n=Sum("ballots"))
-        .values_list("poll", "n")
-    )
+    """The live totals of several polls in three queries (not three per poll)."""
+    live = live_tallies([p.pk for p in polls])
     return {
         p.pk: {
-            "total_votes": totals.get(p.pk) or 0,
-            "choices": [{"id": c.pk, "votes": per_choice.get(c.pk, 0)} for c in p.choices.all()],
+            "total_votes": live[p.pk]["total"],
+            "choices": [
+                {"id": c.pk, "votes": live[p.pk]["choices"].get(c.pk, 0)} for c in p.choices.all()
+            ],
         }
         for p in polls
     }

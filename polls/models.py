@@ -1,7 +1,10 @@
 """Polls: questions to the city, their choices, ballots, tallies and event codes.
 
-The ballot rows are the truth. ChoiceTally/BallotTally are sharded counters: a cache of the
-ballots that `manage.py verify_tallies` checks and repairs. Secret ballots keep who took
+The ballot rows are the truth. ChoiceTally/BallotTally are counters, a cache of the ballots:
+a vote writes its +1s as PendingTally rows beside its ballot, and `tallies_fold` adds them to
+the counters outside the voter's transaction (every tick, at close, on verify). The counters
+plus the pending rows are the tally at every moment; `manage.py verify_tallies` checks both
+against the ballots. Secret ballots keep who took
 part (Participation) apart from what was chosen (Ballot with no voter, no time, random id).
 """
 
@@ -264,7 +267,9 @@ class Participation(models.Model):
 
 
 class ChoiceTally(models.Model):
-    """One shard of a choice's vote counter. The count is the sum over shards."""
+    """A choice's vote counter. `shard` is always 0: counters were sharded while every vote
+    bumped them in its own transaction; only tallies_fold writes them now (migration 0007
+    merged the shards)."""
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+")
     choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="tallies")
@@ -282,7 +287,7 @@ class ChoiceTally(models.Model):
 
 
 class BallotTally(models.Model):
-    """One shard of a poll's ballot counter (turnout)."""
+    """A poll's ballot counter (turnout), shard 0 as ChoiceTally."""
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballot_tallies")
     shard = models.PositiveSmallIntegerField()
@@ -296,6 +301,31 @@ class BallotTally(models.Model):
 
     def __str__(self) -> str:
         return f"poll {self.poll_id} shard {self.shard}: {self.ballots}"
+
+
+class PendingTally(models.Model):
+    """A vote's change to the counters not yet added to them: +1 (or -1, a changed vote) on a
+    choice, or on the poll's ballot count (no choice). Written in the vote's own statement,
+    with no lock on any shared row; polls.services.tallies_fold moves them into the counters."""
+
+    # No foreign keys in the database: every vote would take one more share lock on its poll's
+    # and choices' rows, the hottest rows there are. Only birge_cast_ballot and the services
+    # write these rows; deleting a poll or a choice deletes its rows (Django's CASCADE).
+    id = models.BigAutoField(primary_key=True)
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # No index of its own: rows are found by poll, and live a tick or so.
+    choice = models.ForeignKey(
+        Choice,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    delta = models.SmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"poll {self.poll_id} choice {self.choice_id}: {self.delta:+d}"
 
 
 class EventCode(models.Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import IntegerField, Sum, Value
 
 from accounts.permissions import is_official
 from civic.realtime import (
@@ -12,7 +12,7 @@ from civic.realtime import (
     GROUP_POLL_PUBLIC,
 )
 
-from .models import BallotTally, ChoiceTally, Poll
+from .models import BallotTally, ChoiceTally, PendingTally, Poll
 from .permissions import can_see_results, can_view, results_visible
 
 
@@ -37,17 +37,40 @@ def poll_get(*, poll_id, user=None) -> Poll | None:
     return poll if can_view(user, poll) else None
 
 
+def live_tallies(poll_ids) -> dict[int, dict]:
+    """The live totals of polls: their counters plus the +1s not folded into them yet
+    (PendingTally), so exact at every moment. {poll_id: {"total": n, "choices": {id: n}}}."""
+    ids = list(poll_ids)
+    tallies = {poll_id: {"total": 0, "choices": {}} for poll_id in ids}
+    rows = [
+        *ChoiceTally.objects.filter(poll_id__in=ids)
+        .values_list("poll", "choice")
+        .annotate(n=Sum("votes")),
+        *BallotTally.objects.filter(poll_id__in=ids)
+        .values_list("poll")
+        .annotate(choice=Value(None, output_field=IntegerField()), n=Sum("ballots"))
+        .values_list("poll", "choice", "n"),
+        *PendingTally.objects.filter(poll_id__in=ids)
+        .values_list("poll", "choice")
+        .annotate(n=Sum("delta")),
+    ]
+    for poll_id, choice_id, n in rows:
+        if choice_id is None:
+            tallies[poll_id]["total"] += n or 0
+        else:
+            choices = tallies[poll_id]["choices"]
+            choices[choice_id] = choices.get(choice_id, 0) + (n or 0)
+    return tallies
+
+
 def poll_counts(poll: Poll) -> dict:
-    """Totals: the frozen result of a closed poll, else the live counters."""
+    """Totals: the frozen result of a closed poll, else the live tallies."""
     if poll.status == Poll.Status.CLOSED and poll.final_result:
         return poll.final_result
-    per_choice = dict(
-        ChoiceTally.objects.filter(poll_id=poll.pk).values_list("choice").annotate(n=Sum("votes"))
-    )
-    total = BallotTally.objects.filter(poll_id=poll.pk).aggregate(n=Sum("ballots"))["n"] or 0
+    live = live_tallies([poll.pk])[poll.pk]
     return {
-        "total_votes": total,
-        "choices": [{"id": c.pk, "votes": per_choice.get(c.pk, 0)} for c in poll.choices.all()],
+        "total_votes": live["total"],
+        "choices": [{"id": c.pk, "votes": live["choices"].get(c.pk, 0)} for c in poll.choices.all()],
     }
 
 

@@ -5,9 +5,11 @@ Views, the API, consumers, Celery tasks and commands all call these functions.
 
 from __future__ import annotations
 
+import json
 import logging
-import random
 import secrets
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +38,7 @@ from .models import (
     EventCode,
     IdempotencyRecord,
     Participation,
+    PendingTally,
     Poll,
 )
 from .permissions import require_ballot_mode, require_can_manage, require_can_vote
@@ -198,12 +201,10 @@ def _validate_poll_input(data: PollInput) -> dict:
 
 
 def _create_tally_shards(poll: Poll) -> None:
-    shards = range(settings.POLL_TALLY_SHARDS)
-    BallotTally.objects.bulk_create(
-        [BallotTally(poll=poll, shard=s) for s in shards], ignore_conflicts=True
-    )
+    """The poll's counter rows (shard 0: only tallies_fold writes them)."""
+    BallotTally.objects.bulk_create([BallotTally(poll=poll, shard=0)], ignore_conflicts=True)
     ChoiceTally.objects.bulk_create(
-        [ChoiceTally(poll=poll, choice=c, shard=s) for c in poll.choices.all() for s in shards],
+        [ChoiceTally(poll=poll, choice=c, shard=0) for c in poll.choices.all()],
         ignore_conflicts=True,
     )
 
@@ -345,6 +346,8 @@ def poll_close(*, actor, poll_id: int) -> Poll:
             poll.closes_at = now
         poll.final_result = _count_from_ballots(poll)
         poll.save(update_fields=["status", "closed_at", "closes_at", "final_result"])
+        # No vote can come now: the counters take the last pending +1s.
+        tallies_fold(poll_ids=[poll.pk], wait=True)
         audit_record(
             actor=actor,
             action="poll.close",
@@ -435,12 +438,15 @@ def _gate(poll_id: int, *, exclusive: bool) -> None:
     if connection.vendor != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [POLL_GATE_LOCK, _gate_key(poll_id)])
+
+
+def _gate_key(poll_id) -> int:
     # The second key is a 32-bit integer: ids are folded into it (two polls 2**31 apart
     # would share a gate, which only makes one wait for the other), and an id no poll can
     # have is not found before it reaches the lock.
-    key = parse_id(poll_id, message=_("No such poll.")) % 2**31
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [POLL_GATE_LOCK, key])
+    return parse_id(poll_id, message=_("No such poll.")) % 2**31
 
 
 def _lock_open_poll(poll_id: int) -> bool:
@@ -458,30 +464,88 @@ def _not_open_error(poll_id: int) -> PollNotOpen:
     return PollNotOpen(_("This poll is not open for voting."), code="poll_not_open")
 
 
-def _tally(poll_id: int, add: list[int], remove: list[int], ballots: int) -> None:
-    shard = random.randrange(settings.POLL_TALLY_SHARDS)
-    moved = 0
-    # Counter rows are locked in one order (by choice id) so two votes never deadlock.
-    for choice_id, delta in sorted([(c, 1) for c in add] + [(c, -1) for c in remove]):
-        if delta > 0:
-            moved += ChoiceTally.objects.filter(choice_id=choice_id, shard=shard).update(
-                votes=F("votes") + 1
+# Namespace of the advisory lock that lets one process at a time fold the pending tallies.
+TALLY_FOLD_LOCK = 7302
+
+
+def tallies_fold(*, poll_ids: list[int] | None = None, wait: bool = False) -> list[int] | None:
+    """Add the pending +1s (PendingTally) of every poll, or of `poll_ids`, to the counters and
+    delete them, in one transaction: the counters plus the pending rows stay the same sum, so
+    live totals never go backwards. Returns the polls whose counters moved; None when another
+    process is folding right now (it takes these rows too) unless `wait`.
+
+    Called every tick while a poll's results are watched (polls.apps), by the beat task
+    polls.fold_tallies, at close and by verify_tallies."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return _fold_orm(poll_ids)
+    lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT {lock}(%s)", [TALLY_FOLD_LOCK])
+        if not wait and not cursor.fetchone()[0]:
+            return None
+        # A CHECK refuses a negative row before ON CONFLICT would add it to one, so a net -1
+        # (a changed vote) is an UPDATE; a counter row missing (a choice added behind the
+        # services' back) is created by the +1s.
+        cursor.execute(
+            """
+            WITH taken AS (
+                DELETE FROM polls_pendingtally
+                WHERE %(all)s OR poll_id = ANY(%(polls)s::bigint[])
+                RETURNING poll_id, choice_id, delta
+            ), sums AS (
+                SELECT poll_id, choice_id, sum(delta)::bigint AS n
+                FROM taken GROUP BY poll_id, choice_id
+            ), up AS (
+                INSERT INTO polls_choicetally (poll_id, choice_id, shard, votes)
+                SELECT poll_id, choice_id, 0, n FROM sums WHERE choice_id IS NOT NULL AND n > 0
+                ON CONFLICT (choice_id, shard)
+                DO UPDATE SET votes = polls_choicetally.votes + EXCLUDED.votes
+            ), down AS (
+                UPDATE polls_choicetally t SET votes = t.votes + s.n FROM sums s
+                WHERE s.choice_id IS NOT NULL AND s.n < 0 AND t.choice_id = s.choice_id
+                  AND t.shard = 0
+            ), ballots AS (
+                INSERT INTO polls_ballottally (poll_id, shard, ballots)
+                SELECT poll_id, 0, n FROM sums WHERE choice_id IS NULL AND n > 0
+                ON CONFLICT (poll_id, shard)
+                DO UPDATE SET ballots = polls_ballottally.ballots + EXCLUDED.ballots
             )
-            continue
-        # A shard never goes below zero (a CHECK constraint): take the vote off one that has it.
-        for candidate in (shard, *range(settings.POLL_TALLY_SHARDS)):
-            if ChoiceTally.objects.filter(choice_id=choice_id, shard=candidate, votes__gt=0).update(
-                votes=F("votes") - 1
-            ):
-                break
-        else:
-            logger.error("choice %s had no vote to take off; run verify_tallies", choice_id)
-        moved += 1
-    if ballots:
-        moved += BallotTally.objects.filter(poll_id=poll_id, shard=shard).update(
-            ballots=F("ballots") + ballots
+            SELECT DISTINCT poll_id FROM sums ORDER BY poll_id
+            """,
+            {"all": poll_ids is None, "polls": list(poll_ids or [])},
         )
-    _counters_moved(poll_id, expected=len(add) + len(remove) + (1 if ballots else 0), moved=moved)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _fold_orm(poll_ids: list[int] | None) -> list[int]:
+    """tallies_fold for SQLite (one writer at a time), inside the caller's transaction."""
+    from django.db.models import Max, Sum
+
+    pending = PendingTally.objects.all()
+    if poll_ids is not None:
+        pending = pending.filter(poll_id__in=poll_ids)
+    last = pending.aggregate(last=Max("id"))["last"]
+    if last is None:
+        return []
+    pending = pending.filter(id__lte=last)
+    moved = set()
+    for poll_id, choice_id, n in pending.values_list("poll_id", "choice_id").annotate(
+        n=Sum("delta")
+    ):
+        moved.add(poll_id)
+        if not n:
+            continue
+        if choice_id is None:
+            counter, _ = BallotTally.objects.get_or_create(poll_id=poll_id, shard=0)
+            BallotTally.objects.filter(pk=counter.pk).update(ballots=F("ballots") + n)
+        else:
+            counter, _ = ChoiceTally.objects.get_or_create(
+                poll_id=poll_id, choice_id=choice_id, shard=0
+            )
+            ChoiceTally.objects.filter(pk=counter.pk).update(votes=F("votes") + n)
+    pending.delete()
+    return sorted(moved)
 
 
 class CodeNotValid(Forbidden):
@@ -659,23 +723,36 @@ def vote_cast(
         if replay:
             return replay
 
+    voter = user if signed_in else None
     try:
-        with transaction.atomic():
-            if not _lock_open_poll(poll.pk):
-                raise _not_open_error(poll.pk)
-            if code is not None:
-                result = _cast_with_code(
-                    poll, event_code, wanted, voter=user if signed_in else None
-                )
-            elif poll.secret_ballot:
-                result = _cast_secret(poll, user, wanted)
-            else:
-                result = _cast_open(poll, user, wanted)
-            if idempotency_key:
-                IdempotencyRecord.objects.create(
-                    scope=scope, key=idempotency_key, poll_id=poll.pk, response=result.as_json()
-                )
-            mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
+        if connection.vendor == "postgresql" and not (poll.allow_vote_change and code is None):
+            result = _cast_in_one_statement(
+                poll,
+                wanted,
+                voter=voter,
+                event_code=event_code if code is not None else None,
+                scope=scope,
+                idempotency_key=idempotency_key,
+            )
+        else:
+            with transaction.atomic():
+                if not _lock_open_poll(poll.pk):
+                    raise _not_open_error(poll.pk)
+                if code is not None:
+                    result = _cast_with_code(poll, event_code, wanted, voter=voter)
+                elif poll.secret_ballot:
+                    result = _cast_secret(poll, user, wanted)
+                else:
+                    result = _cast_open(poll, user, wanted)
+                if idempotency_key:
+                    IdempotencyRecord.objects.create(
+                        scope=scope, key=idempotency_key, poll_id=poll.pk, response=result.as_json()
+                    )
+                if connection.vendor != "postgresql":
+                    # SQLite has one writer at a time: the counters move with the vote.
+                    _fold_orm([poll.pk])
+        # After the commit (at once, or when a caller's transaction commits).
+        mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
     except (IntegrityError, AlreadyVoted) as exc:
         # A concurrent request of the same voter won the race; if it carried the same
         # Idempotency-Key, its answer is this request's answer too.
@@ -688,91 +765,87 @@ def vote_cast(
     return result
 
 
-class TalliesMissing(Conflict):
-    default_message = _(
-        "This vote could not be counted, so it was not recorded. Please tell the organisers."
-    )
+def _secret_selection_ids(wanted: list[int]) -> list[int]:
+    # Sequential selection ids would put secret ballots in the order people voted, which the
+    # participation rows (who, when) also show: a secret ballot's selections get random ids.
+    return [secrets.randbelow(2**63 - 2**40) + 2**40 for _ in wanted]
 
 
-def _counters_moved(poll_id: int, *, expected: int, moved: int) -> None:
-    """The vote moved exactly one counter row per choice, or nothing of it is kept: a choice
-    without counter rows (added behind the services' back) would count nothing silently."""
-    if moved != expected:
-        logger.error(
-            "poll %s: a vote moved %s counter rows instead of %s; refused", poll_id, moved, expected
+def _cast_in_one_statement(
+    poll: PollMeta, wanted: list[int], *, voter, event_code, scope: str, idempotency_key
+) -> VoteResult:
+    """PostgreSQL: the vote in one statement, birge_cast_ballot() (migration 0007), so one
+    round trip; outside a caller's transaction it is committed, durably, when it returns. The
+    poll's gate, its open check by the database's clock, the code's claim, the ballot, its
+    selections, its pending +1s and the Idempotency-Key record: all of it, or nothing.
+    A second ballot of the voter or the code fails a unique constraint (IntegrityError)."""
+    secret = poll.secret_ballot
+    result = VoteResult(poll_id=poll.pk, choices=None if secret else wanted)
+    code_id = event_code.pk if event_code is not None else None
+    voter_id = voter.pk if voter is not None else None
+    params = [
+        POLL_GATE_LOCK,
+        _gate_key(poll.pk),
+        poll.pk,
+        uuid.uuid4(),
+        None if secret else voter_id,  # the ballot's voter
+        code_id,  # the code claimed
+        None if secret else code_id,  # the ballot's code
+        voter_id if secret else None,  # who took part in a secret ballot
+        None if secret else timezone.now(),
+        wanted,
+        _secret_selection_ids(wanted) if secret else [None] * len(wanted),
+        scope if idempotency_key else None,
+        idempotency_key or None,
+        json.dumps(result.as_json()) if idempotency_key else None,
+    ]
+    # Inside a caller's transaction (a test's, say) a savepoint keeps a refusal from
+    # breaking it; on its own, the statement is its own transaction.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT birge_cast_ballot(%s::integer, %s::integer, %s::bigint, %s::uuid,"
+            " %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz,"
+            " %s::bigint[], %s::bigint[], %s::text, %s::text, %s::jsonb)",
+            params,
         )
-        raise TalliesMissing(code="tallies_missing")
+        status = cursor.fetchone()[0]
+    if status == "not_open":
+        raise _not_open_error(poll.pk)
+    if status == "code_taken":
+        raise _code_taken_error(event_code)
+    return result
+
+
+def _code_taken_error(event_code: EventCode) -> Forbidden | AlreadyVoted:
+    """Another request used the code first, or it was revoked meanwhile."""
+    event_code.refresh_from_db()
+    if event_code.revoked_at:
+        return Forbidden(_("This ballot code was revoked."), code="code_revoked")
+    return AlreadyVoted(_("This ballot code has already been used."), code="code_used")
+
+
+def _add_pending(poll_id: int, *, add: list[int], remove: list[int], ballots: int) -> None:
+    """A vote's changes to the counters, as PendingTally rows (ORM: SQLite, changed votes)."""
+    rows = [PendingTally(poll_id=poll_id, choice_id=c, delta=1) for c in add]
+    rows += [PendingTally(poll_id=poll_id, choice_id=c, delta=-1) for c in remove]
+    if ballots:
+        rows.append(PendingTally(poll_id=poll_id, choice_id=None, delta=ballots))
+    PendingTally.objects.bulk_create(rows)
 
 
 def _insert_ballot(poll: PollMeta, wanted: list[int], **ballot_fields) -> None:
-    """The ballot, its selections and +1 on the counters, in one round trip on PostgreSQL."""
+    """The ballot, its selections and its pending +1s (the ORM path: SQLite, changed votes)."""
     ballot = Ballot(poll_id=poll.pk, **ballot_fields)
-    # Sequential selection ids would put secret ballots in the order people voted, which the
-    # participation rows (who, when) also show: a secret ballot's selections get random ids.
-    ids = [secrets.randbelow(2**63 - 2**40) + 2**40 for _ in wanted] if poll.secret_ballot else None
-    if connection.vendor != "postgresql":
-        ballot.save(force_insert=True)
-        BallotChoice.objects.bulk_create(
-            [
-                BallotChoice(
-                    id=ids[i] if ids else None, ballot=ballot, choice_id=c, poll_id=poll.pk
-                )
-                for i, c in enumerate(wanted)
-            ]
-        )
-        _tally(poll.pk, add=wanted, remove=[], ballots=1)
-        return
-    shard = random.randrange(settings.POLL_TALLY_SHARDS)
-    # A second ballot of the same voter fails the unique constraint here (IntegrityError).
-    # The counter rows are locked in choice order, then the ballot counter: the same order for
-    # every vote, so two votes never deadlock.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH ballot AS (
-                INSERT INTO {Ballot._meta.db_table} (id, poll_id, voter_id, code_id, cast_at)
-                VALUES (%s, %s, %s, %s, %s) RETURNING id
-            ), selections AS (
-                INSERT INTO {BallotChoice._meta.db_table} (id, ballot_id, choice_id, poll_id)
-                SELECT coalesce(given.id, nextval(pg_get_serial_sequence(%s, 'id'))),
-                       ballot.id, given.chosen, %s
-                FROM ballot, unnest(%s::bigint[], %s::bigint[]) AS given (chosen, id)
-                RETURNING 1
-            ), locked AS (
-                SELECT id FROM {ChoiceTally._meta.db_table}
-                WHERE shard = %s AND choice_id = ANY(%s) ORDER BY choice_id FOR UPDATE
-            ), bumped AS (
-                UPDATE {ChoiceTally._meta.db_table} SET votes = votes + 1
-                WHERE id IN (SELECT id FROM locked) RETURNING 1
-            )
-            UPDATE {BallotTally._meta.db_table} SET ballots = ballots + 1
-            WHERE poll_id = %s AND shard = %s
-              AND (SELECT count(*) FROM bumped) >= 0 AND (SELECT count(*) FROM selections) >= 0
-            RETURNING (SELECT count(*) FROM bumped), (SELECT count(*) FROM selections)
-            """,  # noqa: S608 - table names are ours
-            [
-                ballot.pk,
-                poll.pk,
-                ballot.voter_id,
-                ballot.code_id,
-                ballot.cast_at,
-                BallotChoice._meta.db_table,
-                poll.pk,
-                wanted,
-                ids or [None] * len(wanted),
-                shard,
-                sorted(wanted),
-                poll.pk,
-                shard,
-            ],
-        )
-        row = cursor.fetchone()
-    # One ballot counter row, one choice counter row per choice: anything else is refused
-    # (the exception rolls the whole vote back).
-    bumped, selected = row if row else (0, 0)
-    _counters_moved(poll.pk, expected=len(wanted) + 1, moved=bumped + (1 if row else 0))
-    if selected != len(wanted):
-        raise TalliesMissing(code="tallies_missing")
+    ids = _secret_selection_ids(wanted) if poll.secret_ballot else None
+    ballot.save(force_insert=True)
+    BallotChoice.objects.bulk_create(
+        [
+            BallotChoice(id=ids[i] if ids else None, ballot=ballot, choice_id=c, poll_id=poll.pk)
+            for i, c in enumerate(wanted)
+        ]
+    )
+    _add_pending(poll.pk, add=wanted, remove=[], ballots=1)
 
 
 def _cast_open(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
@@ -793,7 +866,7 @@ def _cast_open(poll: PollMeta, user, wanted: list[int]) -> VoteResult:
     )
     existing.changed_at = timezone.now()
     existing.save(update_fields=["changed_at"])
-    _tally(
+    _add_pending(
         poll.pk,
         add=[c for c in wanted if c not in before],
         remove=[c for c in before if c not in wanted],
@@ -820,11 +893,7 @@ def _cast_with_code(
         pk=event_code.pk, used_at__isnull=True, revoked_at__isnull=True
     ).update(used_at=timezone.now())
     if not used:
-        # Another request used it first, or it was revoked meanwhile.
-        event_code.refresh_from_db()
-        if event_code.revoked_at:
-            raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
-        raise AlreadyVoted(_("This ballot code has already been used."), code="code_used")
+        raise _code_taken_error(event_code)
     if poll.secret_ballot:
         if voter is not None:
             Participation.objects.create(poll_id=poll.pk, voter=voter)
@@ -907,7 +976,10 @@ class Drift:
 
 
 def tallies_verify(*, poll_id: int | None = None, repair: bool = False) -> list[Drift]:
-    """Compare every counter with the ballot rows; with repair, make the counters agree."""
+    """Compare the live tallies (the counters plus the pending +1s) with the ballot rows; with
+    repair, fold the pending rows and make the counters agree."""
+    from .selectors import live_tallies
+
     polls = Poll.objects.exclude(status=Poll.Status.DRAFT)
     if poll_id is not None:
         polls = polls.filter(pk=poll_id)
@@ -918,21 +990,16 @@ def tallies_verify(*, poll_id: int | None = None, repair: bool = False) -> list[
                 # Stop votes on this poll while the counters are rewritten.
                 _gate(poll.pk, exclusive=True)
                 _create_tally_shards(poll)
+                tallies_fold(poll_ids=[poll.pk], wait=True)
             actual = _count_from_ballots(poll)
-            counted_total = sum(
-                BallotTally.objects.filter(poll=poll).values_list("ballots", flat=True)
-            )
+            live = live_tallies([poll.pk])[poll.pk]
             poll_drifts = []
-            if counted_total != actual["total_votes"]:
-                poll_drifts.append(Drift(poll.pk, "ballots", counted_total, actual["total_votes"]))
-            counted = _counter_totals(poll.pk)
+            if live["total"] != actual["total_votes"]:
+                poll_drifts.append(Drift(poll.pk, "ballots", live["total"], actual["total_votes"]))
             for row in actual["choices"]:
-                if counted.get(row["id"], 0) != row["votes"]:
-                    poll_drifts.append(
-                        Drift(
-                            poll.pk, f"choice {row['id']}", counted.get(row["id"], 0), row["votes"]
-                        )
-                    )
+                counted = live["choices"].get(row["id"], 0)
+                if counted != row["votes"]:
+                    poll_drifts.append(Drift(poll.pk, f"choice {row['id']}", counted, row["votes"]))
             if repair and poll_drifts:
                 BallotTally.objects.filter(poll=poll).update(ballots=0)
                 BallotTally.objects.filter(poll=poll, shard=0).update(ballots=actual["total_votes"])
@@ -944,11 +1011,3 @@ def tallies_verify(*, poll_id: int | None = None, repair: bool = False) -> list[
                 mark_dirty_on_commit(RESULTS_TOPIC, poll.pk)
             drifts += poll_drifts
     return drifts
-
-
-def _counter_totals(poll_id: int) -> dict[int, int]:
-    from django.db.models import Sum
-
-    return dict(
-        ChoiceTally.objects.filter(poll_id=poll_id).values_list("choice").annotate(n=Sum("votes"))
-    )

@@ -211,8 +211,9 @@ REALTIME_RESYNC_SECONDS = env.float("REALTIME_RESYNC_SECONDS", default=5.0)
 # a socket that could not join its groups (Redis down) tries again as often.
 REALTIME_RECHECK_SECONDS = env.float("REALTIME_RECHECK_SECONDS", default=3.0)
 
-# Vote counters are split into shards so concurrent votes for one choice rarely wait.
-POLL_TALLY_SHARDS = env.int("POLL_TALLY_SHARDS", default=16)
+# Votes write their +1s beside the ballot; they are folded into the counters every tick by a
+# process with sockets on the poll, and every POLL_FOLD_SECONDS by Celery beat.
+POLL_FOLD_SECONDS = env.int("POLL_FOLD_SECONDS", default=5)
 # How often Celery beat opens and closes polls whose time has come (the vote path checks
 # closes_at itself, so a late beat never lets a vote in after close).
 POLL_SCHEDULE_SECONDS = env.int("POLL_SCHEDULE_SECONDS", default=15)
