@@ -783,6 +783,7 @@ def _cast_in_one_statement(
     result = VoteResult(poll_id=poll.pk, choices=None if secret else wanted)
     code_id = event_code.pk if event_code is not None else None
     voter_id = voter.pk if voter is not None else None
+    now = timezone.now()
     params = [
         POLL_GATE_LOCK,
         _gate_key(poll.pk),
@@ -792,7 +793,8 @@ def _cast_in_one_statement(
         code_id,  # the code claimed
         None if secret else code_id,  # the ballot's code
         voter_id if secret else None,  # who took part in a secret ballot
-        None if secret else timezone.now(),
+        None if secret else now,
+        now,
         wanted,
         _secret_selection_ids(wanted) if secret else [None] * len(wanted),
         scope if idempotency_key else None,
@@ -806,7 +808,7 @@ def _cast_in_one_statement(
         cursor.execute(
             "SELECT birge_cast_ballot(%s::integer, %s::integer, %s::bigint, %s::uuid,"
             " %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz,"
-            " %s::bigint[], %s::bigint[], %s::text, %s::text, %s::jsonb)",
+            " %s::timestamptz, %s::bigint[], %s::bigint[], %s::text, %s::text, %s::jsonb)",
             params,
         )
         status = cursor.fetchone()[0]

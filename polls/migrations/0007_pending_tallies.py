@@ -15,19 +15,20 @@ CAST_BALLOT = """
 CREATE OR REPLACE FUNCTION birge_cast_ballot(
     p_gate_class integer, p_gate_key integer, p_poll bigint, p_ballot uuid,
     p_voter bigint, p_claim_code bigint, p_ballot_code bigint, p_participant bigint,
-    p_cast_at timestamptz,
+    p_cast_at timestamptz, p_now timestamptz,
     p_choices bigint[], p_selection_ids bigint[],
     p_idem_scope text, p_idem_key text, p_idem_response jsonb
 ) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-    -- Votes share the gate; a close takes it exclusively (polls.services._gate).
+    -- Votes share the gate; a close takes it exclusively (polls.services._gate). Whether the
+    -- poll is open is the database's clock; the times written are the caller's (p_now).
     PERFORM pg_advisory_xact_lock_shared(p_gate_class, p_gate_key);
     PERFORM 1 FROM polls_poll WHERE id = p_poll AND status = 'open' AND closes_at > now();
     IF NOT FOUND THEN
         RETURN 'not_open';
     END IF;
     IF p_claim_code IS NOT NULL THEN
-        UPDATE polls_eventcode SET used_at = now()
+        UPDATE polls_eventcode SET used_at = p_now
         WHERE id = p_claim_code AND used_at IS NULL AND revoked_at IS NULL;
         IF NOT FOUND THEN
             RETURN 'code_taken';
@@ -35,7 +36,7 @@ BEGIN
     END IF;
     IF p_participant IS NOT NULL THEN
         INSERT INTO polls_participation (poll_id, voter_id, created_at)
-        VALUES (p_poll, p_participant, now());
+        VALUES (p_poll, p_participant, p_now);
     END IF;
     -- A second ballot of the same voter (or code) fails a unique constraint here.
     INSERT INTO polls_ballot (id, poll_id, voter_id, code_id, cast_at)
@@ -49,7 +50,7 @@ BEGIN
     UNION ALL SELECT p_poll, NULL, 1;
     IF p_idem_key IS NOT NULL THEN
         INSERT INTO polls_idempotencyrecord (scope, key, poll_id, response, created_at)
-        VALUES (p_idem_scope, p_idem_key, p_poll, p_idem_response, now());
+        VALUES (p_idem_scope, p_idem_key, p_poll, p_idem_response, p_now);
     END IF;
     RETURN 'ok';
 END;
@@ -58,8 +59,8 @@ $$;
 
 DROP_CAST_BALLOT = (
     "DROP FUNCTION IF EXISTS birge_cast_ballot("
-    "integer, integer, bigint, uuid, bigint, bigint, bigint, bigint, timestamptz, bigint[], "
-    "bigint[], text, text, jsonb)"
+    "integer, integer, bigint, uuid, bigint, bigint, bigint, bigint, timestamptz, timestamptz, "
+    "bigint[], bigint[], text, text, jsonb)"
 )
 
 
