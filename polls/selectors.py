@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import IntegerField, Sum, Value
+from django.db import connection
 
 from accounts.permissions import is_official
 from civic.realtime import (
@@ -39,27 +39,41 @@ def poll_get(*, poll_id, user=None) -> Poll | None:
 
 def live_tallies(poll_ids) -> dict[int, dict]:
     """The live totals of polls: their counters plus the +1s not folded into them yet
-    (PendingTally), so exact at every moment. {poll_id: {"total": n, "choices": {id: n}}}."""
-    ids = list(poll_ids)
+    (PendingTally), so exact at every moment. {poll_id: {"total": n, "choices": {id: n}}}.
+
+    One statement, so one snapshot: a fold that commits meanwhile (it moves pending rows into
+    the counters) is seen whole or not at all, and a total never goes backwards."""
+    ids = [int(poll_id) for poll_id in poll_ids]
     tallies = {poll_id: {"total": 0, "choices": {}} for poll_id in ids}
-    rows = [
-        *ChoiceTally.objects.filter(poll_id__in=ids)
-        .values_list("poll", "choice")
-        .annotate(n=Sum("votes")),
-        *BallotTally.objects.filter(poll_id__in=ids)
-        .values_list("poll")
-        .annotate(choice=Value(None, output_field=IntegerField()), n=Sum("ballots"))
-        .values_list("poll", "choice", "n"),
-        *PendingTally.objects.filter(poll_id__in=ids)
-        .values_list("poll", "choice")
-        .annotate(n=Sum("delta")),
-    ]
+    if not ids:
+        return tallies
+    among = ", ".join(["%s"] * len(ids))
+    choices, ballots, pending = (
+        ChoiceTally._meta.db_table,
+        BallotTally._meta.db_table,
+        PendingTally._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT poll_id, choice_id, SUM(votes) FROM {choices}
+            WHERE poll_id IN ({among}) GROUP BY poll_id, choice_id
+            UNION ALL
+            SELECT poll_id, NULL, SUM(ballots) FROM {ballots}
+            WHERE poll_id IN ({among}) GROUP BY poll_id
+            UNION ALL
+            SELECT poll_id, choice_id, SUM(delta) FROM {pending}
+            WHERE poll_id IN ({among}) GROUP BY poll_id, choice_id
+            """,  # noqa: S608 - table names are ours, the ids are parameters
+            ids * 3,
+        )
+        rows = cursor.fetchall()
     for poll_id, choice_id, n in rows:
         if choice_id is None:
-            tallies[poll_id]["total"] += n or 0
+            tallies[poll_id]["total"] += int(n or 0)
         else:
-            choices = tallies[poll_id]["choices"]
-            choices[choice_id] = choices.get(choice_id, 0) + (n or 0)
+            counted = tallies[poll_id]["choices"]
+            counted[choice_id] = counted.get(choice_id, 0) + int(n or 0)
     return tallies
 
 

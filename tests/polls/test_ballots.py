@@ -434,8 +434,9 @@ def test_a_vote_for_a_choice_without_counter_rows_is_still_counted(citizen):
     live = poll_counts(Poll.objects.get(pk=poll.pk))
     assert live["total_votes"] == 1
     assert {c["id"]: c["votes"] for c in live["choices"]}[sneaked.pk] == 1
-    # The fold creates the missing counter, and the counters agree with the ballots.
-    assert tallies_fold(poll_ids=[poll.pk]) == [poll.pk]
+    # The fold (on SQLite, the vote itself) creates the missing counter, and the counters
+    # agree with the ballots.
+    tallies_fold(poll_ids=[poll.pk])
     assert ChoiceTally.objects.get(choice=sneaked).votes == 1
     assert tallies_verify(poll_id=poll.pk) == []
 
