@@ -79,6 +79,7 @@ def django_setup() -> None:
 def seed(n_users: int) -> dict:
     """Users with verified e-mail and a live session each; three open polls."""
     from allauth.account.models import EmailAddress
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
@@ -111,7 +112,7 @@ def seed(n_users: int) -> dict:
         key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
         data = {
             SESSION_KEY: str(u.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
             HASH_SESSION_KEY: u.get_session_auth_hash(),
         }
         sessions.append(
@@ -121,7 +122,6 @@ def seed(n_users: int) -> dict:
     Session.objects.bulk_create(sessions, batch_size=5000)
     # A sign-in saves the session through the cached_db engine, i.e. into the cache as well:
     # the voters here are signed in the same way, so the vote path reads sessions from Redis.
-    from django.conf import settings
     from django.contrib.sessions.backends.cached_db import KEY_PREFIX
     from django.core.cache import caches
 

@@ -137,6 +137,7 @@ def _spread_over_districts() -> None:
 
 
 def _official_session() -> str:
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -147,7 +148,7 @@ def _official_session() -> str:
     store.update(
         {
             SESSION_KEY: str(official.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
             HASH_SESSION_KEY: official.get_session_auth_hash(),
         }
     )

@@ -6,6 +6,7 @@ permissions. (The Pabulib export, GET /budgets/{id}/pabulib, is in api_pabulib.p
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from pydantic import StrictBool, StrictInt
 
 from accounts.permissions import is_official
 from civic.content import content_payload, reader_language
+from civic.intake import LeanRoute
 
 from .selectors import round_get, round_list_public, round_results
 from .services import (
@@ -287,8 +289,22 @@ def budget_results(request, budget_id: int):
     auth=django_auth,
 )
 def budget_ballot(request, budget_id: int, data: BallotIn):
-    result = ballot_cast(actor=request.auth, round_id=budget_id, project_ids=data.projects)
-    return Status(201, result.as_json())
+    return Status(*_ballot(request, data, budget_id=budget_id))
+
+
+def _ballot(request, data: BallotIn, *, budget_id) -> tuple[int, dict]:
+    result = ballot_cast(actor=request.user, round_id=budget_id, project_ids=data.projects)
+    return 201, result.as_json()
+
+
+# The same ballot, taken in front of Django's full chain (civic.intake); a guest goes the
+# full way, to django_auth's 401.
+BALLOT_ROUTE = LeanRoute(
+    pattern=re.compile(r"/api/v1/budgets/(?P<budget_id>[0-9]+)/ballots"),
+    schema=BallotIn,
+    call=lambda request, data, budget_id: _ballot(request, data, budget_id=int(budget_id)),
+    accounts_only=True,
+)
 
 
 # --- Officials --------------------------------------------------------------------------------

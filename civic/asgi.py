@@ -4,7 +4,8 @@ Birge's views are synchronous. Under Django's ASGI handler every sync request pa
 several sync/async thread hops (measured on this 2-core machine: ~6.9 ms CPU for a
 one-query API call, against ~2 ms through the WSGI handler), so HTTP requests are handed
 to the WSGI handler on a bounded thread pool instead, in the same server process that
-serves the websockets. Websockets are only accepted from the site's own origin (scheme, host
+serves the websockets. Poll votes and budget ballots take a lean route in front of that
+(civic/intake.py). Websockets are only accepted from the site's own origin (scheme, host
 and port: civic/origin.py) and carry the Django session user.
 """
 
@@ -25,8 +26,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from budgets.api import BALLOT_ROUTE  # noqa: E402
+from civic.intake import LeanRoutes  # noqa: E402
 from civic.origin import SameOriginValidator  # noqa: E402
 from civic.routing import websocket_urlpatterns  # noqa: E402
+from polls.api import VOTE_ROUTE  # noqa: E402
 
 _http_threads = ThreadPoolExecutor(
     max_workers=settings.HTTP_THREADS, thread_name_prefix="birge-http"
@@ -61,10 +65,12 @@ async def _lifespan(scope, receive, send):
 
 application = ProtocolTypeRouter(
     {
-        "http": PooledWsgiToAsgi(django_wsgi_app),
-        "websocket": SameOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "http": LeanRoutes(
+            PooledWsgiToAsgi(django_wsgi_app),
+            routes=[VOTE_ROUTE, BALLOT_ROUTE],
+            executor=_http_threads,
         ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "lifespan": _lifespan,
     }
 )

@@ -225,3 +225,32 @@ def test_the_bars_take_their_width_without_inline_styles(browser, demo_server):
     assert abs(width * 100 - expected) < 1.5
     assert bar.get_attribute("style") is not None  # set by script (CSSOM), not by the HTML
     context.close()
+
+
+def test_the_built_policy_is_django_csps_and_follows_the_settings(settings, rf):
+    """civic.csp builds the header once: it must be the one django-csp builds, and a change
+    of the settings must show at once."""
+    from csp.constants import NONCE
+    from csp.middleware import CSPMiddleware as DjangoCSP
+    from django.http import HttpResponse
+
+    from civic.csp import CSPMiddleware
+
+    def header(middleware_class):
+        request = rf.get("/")
+        middleware = middleware_class(lambda r: HttpResponse())
+        middleware.process_request(request)
+        return middleware.process_response(request, HttpResponse())["Content-Security-Policy"]
+
+    assert header(CSPMiddleware) == header(CSPMiddleware) == header(DjangoCSP)
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert header(CSPMiddleware) == header(DjangoCSP) == "default-src 'none'"
+
+    # A response that used its nonce gets its own header, through django-csp.
+    request = rf.get("/")
+    middleware = CSPMiddleware(lambda r: HttpResponse())
+    middleware.process_request(request)
+    nonce = str(request.csp_nonce)
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": ["'self'", NONCE]}}
+    written = middleware.process_response(request, HttpResponse())["Content-Security-Policy"]
+    assert f"'nonce-{nonce}'" in written

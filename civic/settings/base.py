@@ -61,7 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "civic.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -84,6 +84,9 @@ WSGI_APPLICATION = None
 # below DATABASE_POOL_MAX so every thread can hold a database connection. More threads only
 # fight over the GIL: on 2 cores 4 took 3.5 ms CPU a vote, 8 and 16 took 4.7-5.1 ms.
 HTTP_THREADS = env.int("HTTP_THREADS", default=4)
+# The lean routes for a poll vote and a budget ballot (civic/intake.py): Django's request,
+# session, CSRF check, language and security headers, without the rest of the chain.
+HTTP_LEAN_ROUTES = env.bool("HTTP_LEAN_ROUTES", default=True)
 
 TEMPLATES = [
     {
@@ -274,8 +277,10 @@ RESIDENT_VERIFY_LIMITS = {
 # --- Auth and accounts -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's backends, loading the user and whether their e-mail address is
+    # verified in one query (accounts/backends.py).
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,245 @@
+"""Lean routes: the busiest writes (a poll vote, a budget ballot) taken in front of Django's
+full request chain, with Django's own pieces for every guarantee.
+
+A vote through the whole chain spent about a third of its server CPU in URL resolving,
+django-ninja and middleware that a JSON vote does not need (messages, allauth, common,
+whitenoise). Here the request is still a Django request, and the same middleware that
+matters runs, by the same classes and settings: security headers, CSP, the session, the
+language (the URL's, the user's saved one, ?lang=), the CSRF check (Origin and token, as
+django-ninja's session auth asks it), the user, X-Frame-Options. The route then calls the
+same function the ninja view calls, which calls the one service (`vote_cast`,
+`ballot_cast`): rate limits, Idempotency-Key and one ballot per voter live there.
+
+Anything unusual before the service runs (not JSON, a body Django would refuse, a CSRF
+failure, a body the schema refuses, a guest where only accounts may write) is handed to
+Django untouched, with the body read so far, so those answers stay Django's and
+django-ninja's, word for word. HTTP_LEAN_ROUTES=false turns the lean routes off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.wsgi import WsgiToAsgiInstance
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.urls import set_script_prefix
+from django.utils import translation
+from django.utils.functional import SimpleLazyObject
+from django.utils.module_loading import import_string
+from pydantic import BaseModel
+from pydantic import ValidationError as SchemaError
+
+from civic.errors import DomainError
+from civic.middleware import UserLanguageMiddleware
+
+logger = logging.getLogger(__name__)
+
+# The middleware of settings.MIDDLEWARE whose work a lean route needs, in the same order.
+# Left out: whitenoise (static files), the unreadable-body and NUL checks (a lean route reads
+# only a JSON body and hands anything else to Django), CommonMiddleware (slash redirects and
+# 404s), messages, allauth's account middleware (its 404 redirect) and the 405 page.
+LEAN_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "civic.csp.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+
+
+def _no_view(request):  # the CSRF check's callback: a view that is never csrf_exempt
+    return None
+
+
+@dataclass(frozen=True)
+class LeanRoute:
+    """POST `pattern` (a full-match regex on the path, its named groups the view's ids), with
+    a JSON body that `schema` reads, answered by `call(request, data, **ids)`, which returns
+    (status, payload) or raises a DomainError. `accounts_only`: a guest is handed to Django
+    (its own 401)."""
+
+    pattern: re.Pattern
+    schema: type[BaseModel]
+    call: Callable[..., tuple[int, Any]]
+    accounts_only: bool = False
+
+
+class _Fallback(Exception):
+    """Hand this request to Django's full chain, as it came."""
+
+
+class LeanRoutes:
+    """ASGI: lean routes first, every other HTTP request to `fallback` (Django)."""
+
+    def __init__(self, fallback, *, routes: list[LeanRoute], executor):
+        self.fallback = fallback
+        self.routes = routes
+        self.executor = executor
+        self.enabled = settings.HTTP_LEAN_ROUTES
+        self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**20
+        self.middleware = [import_string(path)(_no_view) for path in LEAN_MIDDLEWARE]
+
+    async def __call__(self, scope, receive, send):
+        route = match = None
+        if self.enabled and scope["type"] == "http" and scope["method"] == "POST":
+            for candidate in self.routes:
+                match = candidate.pattern.fullmatch(scope["path"])
+                if match:
+                    route = candidate
+                    break
+        if route is None:
+            return await self.fallback(scope, receive, send)
+        chunks, complete = await _read_body(receive, self.max_body)
+        if complete:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(
+                self.executor, self.respond, route, match, scope, b"".join(chunks)
+            )
+            if response is not None:
+                return await _send(send, response)
+        await self.fallback(scope, _replay(chunks, complete, receive), send)
+
+    # --- In a thread of the HTTP pool --------------------------------------------------------
+
+    def respond(self, route: LeanRoute, match, scope, body: bytes) -> HttpResponse | None:
+        """The answer, or None to hand the request to Django."""
+        environ = _environ(scope, body)
+        set_script_prefix(environ.get("SCRIPT_NAME", ""))
+        signals.request_started.send(sender=WSGIHandler, environ=environ)
+        request = WSGIRequest(environ)
+        try:
+            response = self._respond(route, match, request, body)
+        except _Fallback:
+            response = None
+        except Exception:
+            logger.exception(
+                "lean route %s failed before the service; Django answers", scope["path"]
+            )
+            response = None
+        if response is None:
+            signals.request_finished.send(sender=WSGIHandler)
+            translation.deactivate()
+            return None
+        response._handler_class = WSGIHandler
+        response.close()  # request_finished: connections back to the pool, as Django does
+        translation.deactivate()
+        return response
+
+    def _respond(self, route, match, request, body: bytes) -> HttpResponse:
+        if request.content_type != "application/json" or "\x00" in request.META["QUERY_STRING"]:
+            raise _Fallback
+        for middleware in self.middleware:
+            if hasattr(middleware, "process_request") and middleware.process_request(request):
+                raise _Fallback  # a redirect to HTTPS, say
+        request.user = SimpleLazyObject(lambda: get_user(request))
+        if route.accounts_only and not request.user.is_authenticated:
+            raise _Fallback
+        UserLanguageMiddleware._apply(request, request.user)
+        csrf = self.middleware[LEAN_MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")]
+        request.csrf_processing_done = False
+        if csrf.process_view(request, _no_view, (), {}) is not None:
+            raise _Fallback
+        try:
+            # As django-ninja reads a body: json.loads, then the schema.
+            data = route.schema.model_validate(json.loads(body))
+        except (ValueError, SchemaError):
+            raise _Fallback from None
+        # From here the service may have written: the answer is this route's, never Django's.
+        try:
+            status, payload = route.call(request, data, **match.groupdict())
+        except DomainError as exc:  # as civic.api answers one
+            response = _json(
+                exc.status, {**exc.extra, "detail": str(exc.message), "code": exc.code}
+            )
+            if getattr(exc, "retry_after", None):
+                response["Retry-After"] = str(exc.retry_after)
+        except Exception:
+            logger.exception("unhandled API error")
+            message = translation.gettext("Internal error. It has been logged.")
+            response = _json(500, {"detail": message, "code": "internal"})
+        else:
+            response = _json(status, payload)
+        for middleware in reversed(self.middleware):
+            if hasattr(middleware, "process_response"):
+                response = middleware.process_response(request, response)
+        return response
+
+
+def _json(status: int, payload) -> HttpResponse:
+    # As django-ninja renders: DjangoJSONEncoder, application/json; charset=utf-8.
+    return HttpResponse(
+        json.dumps(payload, cls=DjangoJSONEncoder),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def _environ(scope, body: bytes) -> dict:
+    builder = WsgiToAsgiInstance(None)
+    builder.scope = scope
+    return builder.build_environ(scope, io.BytesIO(body))
+
+
+async def _read_body(receive, limit: int) -> tuple[list[bytes], bool]:
+    """The body's chunks; complete=False once it passes `limit` (Django answers that, 413)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return chunks, False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return chunks, False
+        if not message.get("more_body"):
+            return chunks, True
+
+
+def _replay(chunks: list[bytes], complete: bool, receive):
+    """A receive() that gives back what was read, then goes on with the original."""
+    pending = list(chunks)
+
+    async def replayed():
+        if pending:
+            chunk = pending.pop(0)
+            return {
+                "type": "http.request",
+                "body": chunk,
+                "more_body": bool(pending) or not complete,
+            }
+        return await receive()
+
+    return replayed if chunks else receive
+
+
+async def _send(send, response: HttpResponse) -> None:
+    body = response.content
+    headers = [
+        *response.items(),
+        *(("Set-Cookie", c.output(header="")) for c in response.cookies.values()),
+    ]
+    if not response.has_header("Content-Length"):
+        headers.append(("Content-Length", str(len(body))))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
