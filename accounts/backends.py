@@ -18,7 +18,9 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
-from django.db import connections, router
+from django.db import router
+
+from civic.db import prepared_cursor
 
 
 def user_with_verified(user_id):
@@ -33,7 +35,7 @@ def user_with_verified(user_id):
     User = get_user_model()
     alias = router.db_for_read(User)
     sql, fields, converters = _statement(alias)
-    with connections[alias].cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:

@@ -25,12 +25,20 @@ django_wsgi_app = get_wsgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
+from django.utils.translation import trans_real  # noqa: E402
 
 from budgets.api import BALLOT_ROUTE  # noqa: E402
 from civic.intake import LeanRoutes  # noqa: E402
 from civic.origin import SameOriginValidator  # noqa: E402
 from civic.routing import websocket_urlpatterns  # noqa: E402
 from polls.api import VOTE_ROUTE  # noqa: E402
+
+# The URLconf (every view module) and each language's message catalogues are loaded on first
+# use, about a second's work: done here, before the first requests rather than while they wait.
+get_resolver().url_patterns  # noqa: B018
+for _code, _name in settings.LANGUAGES:
+    trans_real.translation(_code)
 
 _http_threads = ThreadPoolExecutor(
     max_workers=settings.HTTP_THREADS, thread_name_prefix="birge-http"

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext_lazy
 
 from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, original_language_among
+from civic.db import prepared_cursor
 from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
@@ -804,7 +805,7 @@ def _cast_in_one_statement(
     # Inside a caller's transaction (a test's, say) a savepoint keeps a refusal from
     # breaking it; on its own, the statement is its own transaction.
     savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with savepoint, connection.cursor() as cursor:
+    with savepoint, prepared_cursor() as cursor:
         cursor.execute(
             "SELECT birge_cast_ballot(%s::integer, %s::integer, %s::bigint, %s::uuid,"
             " %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz,"
