@@ -137,6 +137,11 @@ else:
         }
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    # The statements of the vote path (civic.db.prepared_cursor) are prepared on a connection
+    # after this many uses; Django's own queries never are. Empty: never (a pooler in front
+    # of PostgreSQL that cannot keep prepared statements, such as PgBouncer before 1.21).
+    _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
