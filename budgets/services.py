@@ -11,6 +11,8 @@ import hashlib
 import logging
 import secrets
 import time
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +27,7 @@ from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, detect_language, original_language_among
 from civic.content import original_language as content_original_language
 from civic.content import versions as content_versions
+from civic.db import prepared_cursor
 from civic.errors import (
     Conflict,
     DomainError,
@@ -810,9 +813,12 @@ def _gate(round_id, *, exclusive: bool) -> None:
     if connection.vendor != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    key = parse_id(round_id, message=_("No such budget round.")) % 2**31
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [BUDGET_GATE_LOCK, key])
+        cursor.execute(f"SELECT {function}(%s, %s)", [BUDGET_GATE_LOCK, _gate_key(round_id)])
+
+
+def _gate_key(round_id) -> int:
+    return parse_id(round_id, message=_("No such budget round.")) % 2**31
 
 
 def _not_open_error(round_id: int, status: str | None = None) -> RoundNotOpen:
@@ -877,18 +883,18 @@ def ballot_cast(*, actor, round_id: int, project_ids) -> BallotResult:
     wanted = _parse_project_ids(project_ids, meta)
     spent = sum(meta.costs[p] for p in wanted)
     try:
+        if connection.vendor == "postgresql" and not meta.allow_ballot_change:
+            # The common path in one round trip, committed on its own: the gate, the open
+            # check by the database's clock, participation, ballot and picks (a second ballot
+            # of the same voter fails a unique constraint here: IntegrityError).
+            if not _cast_in_one_statement(meta, actor, wanted):
+                raise _not_open_error(meta.pk)
+            mark_dirty_on_commit(TOPIC_BUDGET_ROUND, meta.pk)
+            return BallotResult(
+                round_id=meta.pk, projects=None if meta.secret_ballot else wanted, spent=spent
+            )
         with transaction.atomic():
             _gate(meta.pk, exclusive=False)
-            if connection.vendor == "postgresql" and not meta.allow_ballot_change:
-                # The common path in one round trip after the gate: checked open by the
-                # database's clock, participation, ballot and picks (a second ballot of the
-                # same voter fails a unique constraint here: IntegrityError).
-                if not _insert_ballot_pg(meta, actor, wanted):
-                    raise _not_open_error(meta.pk)
-                mark_dirty_on_commit(TOPIC_BUDGET_ROUND, meta.pk)
-                return BallotResult(
-                    round_id=meta.pk, projects=None if meta.secret_ballot else wanted, spent=spent
-                )
             if not BudgetRound.objects.filter(
                 pk=meta.pk, status=S.OPEN, closes_at__gt=Now()
             ).exists():
@@ -919,65 +925,34 @@ def ballot_cast(*, actor, round_id: int, project_ids) -> BallotResult:
     )
 
 
-def _insert_ballot_pg(meta: RoundMeta, actor, wanted: list[int]) -> bool:
-    """Participation, ballot and picks in one statement, only if the round is open now (by
-    the database's clock). False: it is not open, and nothing was written."""
-    import uuid
-
+def _cast_in_one_statement(meta: RoundMeta, actor, wanted: list[int]) -> bool:
+    """PostgreSQL: birge_cast_budget_ballot() (migration budgets/0003). False: the round is
+    not open, and nothing was written. Inside a caller's transaction (a test's) a savepoint
+    keeps a refusal from breaking it; on its own, the statement is its own transaction."""
     secret = meta.secret_ballot
     pick_ids = (
         [secrets.randbelow(2**63 - 2**40) + 2**40 for _ in wanted]
         if secret
         else [None] * len(wanted)
     )
-    rounds = BudgetRound._meta.db_table
-    participations = BudgetParticipation._meta.db_table
-    ballots = BudgetBallot._meta.db_table
-    picks = BudgetBallotProject._meta.db_table
-    with connection.cursor() as cursor:
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, prepared_cursor() as cursor:
         cursor.execute(
-            f"""
-            WITH open AS (
-                SELECT id FROM {rounds}
-                WHERE id = %s AND status = 'open' AND closes_at > now()
-            ), took_part AS (
-                INSERT INTO {participations} (round_id, voter_id, created_at)
-                SELECT id, %s, now() FROM open RETURNING 1
-            ), ballot AS (
-                INSERT INTO {ballots} (id, round_id, voter_id, created_at, ballot_key)
-                SELECT %s, id, %s, CASE WHEN %s THEN NULL ELSE now() END, %s FROM open
-                RETURNING id
-            ), picked AS (
-                INSERT INTO {picks} (id, ballot_id, project_id, round_id)
-                SELECT coalesce(given.id, nextval(pg_get_serial_sequence(%s, 'id'))),
-                       ballot.id, given.project, %s
-                FROM ballot, unnest(%s::bigint[], %s::bigint[]) AS given (project, id)
-                RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM took_part),
-                   (SELECT count(*) FROM picked)
-            """,  # noqa: S608 - table names are ours
+            "SELECT birge_cast_budget_ballot(%s::integer, %s::integer, %s::bigint, %s::bigint,"
+            " %s::uuid, %s::bigint, %s::uuid, %s::bigint[], %s::bigint[])",
             [
+                BUDGET_GATE_LOCK,
+                _gate_key(meta.pk),
                 meta.pk,
                 actor.pk,
                 uuid.uuid4(),
                 None if secret else actor.pk,
-                secret,
                 uuid.uuid4(),
-                picks,
-                meta.pk,
                 wanted,
                 pick_ids,
             ],
         )
-        is_open, took_part, picked = cursor.fetchone()
-    if not is_open:
-        return False
-    if took_part != 1 or picked != len(wanted):  # cannot happen: refuse rather than half-write
-        raise Conflict(
-            _("This ballot could not be recorded. Please try again."), code="not_recorded"
-        )
-    return True
+        return cursor.fetchone()[0] == "ok"
 
 
 def _change(meta: RoundMeta, ballot: BudgetBallot, wanted: list[int], spent: int) -> BallotResult:
@@ -1324,7 +1299,6 @@ def _insert_anonymous_ballots(round_id: int, ballots: list[list[int]]) -> None:
     """Ballots with no voter and no time, and their picks: COPY on PostgreSQL (200,000
     ballots in seconds), bulk inserts elsewhere. Random ids (UUIDs, random pick ids), like a secret round's:
     nothing keeps the file's voter order."""
-    import uuid
 
     rows = [(uuid.uuid4(), uuid.uuid4(), b) for b in ballots]
     if connection.vendor == "postgresql":

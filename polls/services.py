@@ -466,7 +466,7 @@ def _not_open_error(poll_id: int) -> PollNotOpen:
 
 
 # Namespace of the advisory lock that lets one process at a time fold the pending tallies.
-TALLY_FOLD_LOCK = 7302
+TALLY_FOLD_LOCK = 7303
 
 
 def tallies_fold(*, poll_ids: list[int] | None = None, wait: bool = False) -> list[int] | None:
