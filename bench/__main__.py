@@ -386,7 +386,10 @@ async def fanout(
             if message.get("total_votes", -1) >= target:
                 return time.perf_counter() - t0_box[0]
 
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    # A new connection per vote: a kept-alive one may be closed by the server (its keep-alive
+    # timeout) while a round waits for slow sockets.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=no_reuse) as http:
         for r in range(rounds):
             session = vote_sessions[r]
             target = total + 1

@@ -34,6 +34,7 @@ from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import set_script_prefix
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
@@ -92,6 +93,7 @@ class LeanRoutes:
         self.enabled = settings.HTTP_LEAN_ROUTES
         self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**20
         self.middleware = [import_string(path)(_no_view) for path in LEAN_MIDDLEWARE]
+        self.csrf = next(m for m in self.middleware if isinstance(m, CsrfViewMiddleware))
 
     async def __call__(self, scope, receive, send):
         route = match = None
@@ -126,10 +128,15 @@ class LeanRoutes:
         except _Fallback:
             response = None
         except Exception:
-            logger.exception(
-                "lean route %s failed before the service; Django answers", scope["path"]
-            )
-            response = None
+            if getattr(request, "_lean_service_called", False):
+                # The service may have written: never run it a second time through Django.
+                logger.exception("lean route %s failed after the service", scope["path"])
+                response = _internal_error()
+            else:
+                logger.exception(
+                    "lean route %s failed before the service; Django answers", scope["path"]
+                )
+                response = None
         if response is None:
             signals.request_finished.send(sender=WSGIHandler)
             translation.deactivate()
@@ -149,9 +156,8 @@ class LeanRoutes:
         if route.accounts_only and not request.user.is_authenticated:
             raise _Fallback
         UserLanguageMiddleware._apply(request, request.user)
-        csrf = self.middleware[LEAN_MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware")]
         request.csrf_processing_done = False
-        if csrf.process_view(request, _no_view, (), {}) is not None:
+        if self.csrf.process_view(request, _no_view, (), {}) is not None:
             raise _Fallback
         try:
             # As django-ninja reads a body: json.loads, then the schema.
@@ -159,6 +165,7 @@ class LeanRoutes:
         except (ValueError, SchemaError):
             raise _Fallback from None
         # From here the service may have written: the answer is this route's, never Django's.
+        request._lean_service_called = True
         try:
             status, payload = route.call(request, data, **match.groupdict())
         except DomainError as exc:  # as civic.api answers one
@@ -169,14 +176,18 @@ class LeanRoutes:
                 response["Retry-After"] = str(exc.retry_after)
         except Exception:
             logger.exception("unhandled API error")
-            message = translation.gettext("Internal error. It has been logged.")
-            response = _json(500, {"detail": message, "code": "internal"})
+            response = _internal_error()
         else:
             response = _json(status, payload)
         for middleware in reversed(self.middleware):
             if hasattr(middleware, "process_response"):
                 response = middleware.process_response(request, response)
         return response
+
+
+def _internal_error() -> HttpResponse:
+    message = translation.gettext("Internal error. It has been logged.")
+    return _json(500, {"detail": message, "code": "internal"})
 
 
 def _json(status: int, payload) -> HttpResponse:

@@ -260,3 +260,20 @@ def test_switched_off_every_request_goes_to_django(routes, settings):
     )
     assert answer.status_code == 201
     assert routes.handed_over == 1
+
+
+def test_a_failure_after_the_service_is_a_500_and_never_a_second_run(routes):
+    class Broken:
+        def process_response(self, request, response):
+            raise RuntimeError("a header could not be written")
+
+    routes.lean.middleware = [Broken(), *routes.lean.middleware]
+    poll = make_poll()
+    user = UserFactory()
+    answer = routes.post(
+        routes.lean, _vote_path(poll), user=user, body={"choices": choice_ids(poll)[:1]}
+    )
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "internal"
+    assert routes.handed_over == 0  # Django did not cast it again (that would answer 409)
+    assert Ballot.objects.filter(poll=poll, voter=user).count() == 1
