@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -423,6 +424,9 @@ async def fanout(
     }
 
 
+TOTAL_VOTES = re.compile(r'"total_votes":\s*(\d+)')
+
+
 async def watched_load(server: Server, poll: dict, users: list[str], subscribers: int, args):
     """The vote load again, on a poll that `subscribers` sockets watch while it runs: votes/s
     with them, and how long after the load's last answer the last socket shows the final
@@ -449,10 +453,9 @@ async def watched_load(server: Server, poll: dict, users: list[str], subscribers
         # the same two cores as the server.
         try:
             async for text in ws:
-                at = text.find('"total_votes":')
-                if at >= 0:
-                    end = text.find(",", at)
-                    seen[index] = (int(text[at + 14 : end]), time.perf_counter())
+                found = TOTAL_VOTES.search(text)
+                if found:
+                    seen[index] = (int(found.group(1)), time.perf_counter())
         except websockets.ConnectionClosed:
             pass
 
