@@ -354,14 +354,11 @@ def correctness(poll_id: int) -> dict:
 # --- Fan-out ----------------------------------------------------------------------------------
 
 
-async def fanout(
-    server: Server, poll: dict, vote_sessions: list[str], subscribers: int, rounds: int
-) -> dict:
-    import httpx
+async def open_poll_sockets(server: Server, poll: dict, n: int) -> tuple[list, list[dict]]:
+    """`n` sockets on the poll's results, 200 opening at a time, each past its snapshot."""
     import websockets
 
     ws_url = server.url.replace("http", "ws") + f"/ws/polls/{poll['id']}/"
-    rss_before = server.rss_bytes()
     sockets: list = []
     sem = asyncio.Semaphore(200)
 
@@ -374,7 +371,17 @@ async def fanout(
             sockets.append(ws)
             return first
 
-    snapshots = await asyncio.gather(*[open_one() for _ in range(subscribers)])
+    snapshots = await asyncio.gather(*[open_one() for _ in range(n)])
+    return sockets, snapshots
+
+
+async def fanout(
+    server: Server, poll: dict, vote_sessions: list[str], subscribers: int, rounds: int
+) -> dict:
+    import httpx
+
+    rss_before = server.rss_bytes()
+    sockets, snapshots = await open_poll_sockets(server, poll, subscribers)
     await asyncio.sleep(1.0)
     rss_after = server.rss_bytes()
     total = max(s["total_votes"] for s in snapshots)
@@ -435,18 +442,7 @@ async def watched_load(server: Server, poll: dict, users: list[str], subscribers
 
     from polls.models import Ballot
 
-    ws_url = server.url.replace("http", "ws") + f"/ws/polls/{poll['id']}/"
     seen: list[tuple[int, float]] = []  # per socket: last total, when it came
-    sockets: list = []
-    sem = asyncio.Semaphore(200)
-
-    async def open_one():
-        async with sem:
-            ws = await websockets.connect(
-                ws_url, origin=server.url, open_timeout=30, max_queue=None, ping_interval=None
-            )
-            await ws.recv()  # the snapshot
-            sockets.append(ws)
 
     async def listen(index: int, ws) -> None:
         # Only the total is read, without parsing the whole message: the subscribers run on
@@ -459,7 +455,7 @@ async def watched_load(server: Server, poll: dict, users: list[str], subscribers
         except websockets.ConnectionClosed:
             pass
 
-    await asyncio.gather(*[open_one() for _ in range(subscribers)])
+    sockets, _snapshots = await open_poll_sockets(server, poll, subscribers)
     seen.extend([(0, 0.0)] * len(sockets))
     listeners = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets)]
     cpu0 = server.cpu_seconds()

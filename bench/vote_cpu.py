@@ -95,67 +95,6 @@ def flusher_cpu() -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def seed(n: int) -> tuple[int, list[int], list[str]]:
-    from allauth.account.models import EmailAddress
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.core.cache import caches
-    from django.utils import timezone
-    from django.utils.crypto import get_random_string
-
-    from accounts.models import Role, User
-    from accounts.services import role_grant
-    from polls.services import ChoiceInput, PollInput, poll_create, poll_open
-
-    official = User.objects.create_user("official@cpu.birge.kz", "cpu-official-pass")
-    EmailAddress.objects.create(user=official, email=official.email, verified=True, primary=True)
-    role_grant(actor=None, user=official, role=Role.OFFICIAL)
-    User.objects.bulk_create(
-        [User(email=f"v{i}@cpu.birge.kz", password="!x") for i in range(n)], batch_size=5000
-    )
-    users = list(User.objects.filter(email__startswith="v").order_by("pk"))
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users]
-    )
-    store, keys, cached = SessionStore(), [], {}
-    expire = timezone.now() + timezone.timedelta(days=1)
-    sessions = []
-    for u in users:
-        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-        data = {
-            SESSION_KEY: str(u.pk),
-            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
-            HASH_SESSION_KEY: u.get_session_auth_hash(),
-        }
-        sessions.append(
-            Session(session_key=key, session_data=store.encode(data), expire_date=expire)
-        )
-        cached[KEY_PREFIX + key] = data
-        keys.append(key)
-    Session.objects.bulk_create(sessions, batch_size=5000)
-    caches[settings.SESSION_CACHE_ALIAS].set_many(cached, settings.SESSION_COOKIE_AGE)
-    now = timezone.now()
-    poll = poll_create(
-        actor=official,
-        data=PollInput(
-            title_kk="cpu",
-            title_ru="cpu",
-            title_en="cpu",
-            choices=[ChoiceInput(f"k{i}", f"r{i}", f"e{i}") for i in range(6)],
-            kind="multiple",
-            max_choices=3,
-            opens_at=now,
-            closes_at=now + timezone.timedelta(hours=2),
-            eligibility="email",
-        ),
-    )
-    poll_open(actor=official, poll_id=poll.pk)
-    return poll.pk, list(poll.choices.values_list("pk", flat=True)), keys
-
-
 def scope_for(poll_id: int, session: str, body: bytes) -> dict:
     return {
         "type": "http",
@@ -243,7 +182,11 @@ def main(argv: list[str] | None = None) -> dict:
     # An editable install can lend a module the tree lacks: ask the tree's files, not imports.
     assert Path(civic.__file__).resolve().parent == tree / "civic", civic.__file__
     routes = ["django", *(["lean"] if (tree / "civic" / "intake.py").exists() else [])]
-    poll_id, choices, sessions = seed(args.votes * len(routes) + 50)
+    from bench.__main__ import seed  # this tree's copy: the vote benchmark's voters and polls
+
+    data = seed(args.votes * len(routes) + 50)
+    poll_id, choices = data["polls"]["load"]["id"], data["polls"]["load"]["choices"]
+    sessions = data["sessions"]
     clock = Clock()
     from civic.asgi import django_wsgi_app
 

@@ -119,7 +119,10 @@ class LeanRoutes:
 
     def respond(self, route: LeanRoute, match, scope, body: bytes) -> HttpResponse | None:
         """The answer, or None to hand the request to Django."""
-        environ = _environ(scope, body)
+        try:
+            environ = _environ(scope, body)
+        except ValueError:  # too many duplicate headers: asgiref's wrapper answers 400
+            return None
         set_script_prefix(environ.get("SCRIPT_NAME", ""))
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         request = WSGIRequest(environ)
