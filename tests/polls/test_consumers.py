@@ -133,3 +133,36 @@ async def test_listen_only_socket_refuses_commands_and_changes_nothing():
     from polls.models import Ballot
 
     assert await sync_to_async(Ballot.objects.count)() == 0
+
+
+async def test_a_pushed_update_skips_the_database_cleanup_hop(monkeypatch):
+    # Channels closes old database connections in a worker thread before every handler; a
+    # pushed text touches no database, so it goes straight out (one thread hop per socket
+    # and push was a third of a server's CPU with 1,000 sockets watching). Other messages
+    # (the socket's own frames) still get the cleanup.
+    import channels.consumer
+
+    cleanups = []
+    real = channels.consumer.aclose_old_connections
+
+    async def counted():
+        cleanups.append(1)
+        await real()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    poll = await sync_to_async(make_poll)()
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    ws = await connect(poll.pk)
+    await ws.receive_json_from(timeout=5)
+    before = len(cleanups)
+    assert before >= 1  # the connect went through the cleanup
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    updates = await ws_drain(ws, 1.0)
+    assert updates and updates[-1]["total_votes"] == 1
+    assert len(cleanups) == before
+    await ws.send_json_to({"type": "resync"})
+    assert (await ws.receive_json_from(timeout=5))["type"] == "results.snapshot"
+    assert len(cleanups) == before + 1
+    await ws.disconnect()
