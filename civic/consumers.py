@@ -102,6 +102,9 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self._watching: list[tuple[str, int]] = []
         self.user_id: int | None = None
         self.session_key: str | None = None
+        self._pushing: asyncio.Task | None = None  # a pushed text going out
+        self._next_push: dict[str, dict] = {}  # group -> the newest push waiting behind it
+        self._pushes_held = True  # until the first snapshot has gone out
         try:
             await await_many_dispatch([receive, self._receive_from_layer], self.dispatch)
         except StopConsumer:
@@ -109,6 +112,8 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         finally:
             _open_sockets.discard(self)
             self._unwatch()  # also when the consumer ended without a disconnect
+            if self.channel_layer is not None:
+                _local_groups(self.channel_layer).forget(self)
 
     async def dispatch(self, message):
         # Channels runs close_old_connections in a worker thread before every handler, so a
@@ -153,6 +158,7 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
         self.joined = await self._wanted_groups()
         await self._join_layer()  # before the snapshot, so no update falls in between
         await self.send_snapshot(recheck=False)  # authorize() has just run
+        self._release_pushes()  # the pushes that came meanwhile, after the snapshot
         if self.user_id is not None:
             prints = await database_sync_to_async(session_fingerprints)(
                 {self.session_key: self.user_id}
@@ -193,9 +199,12 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
                 )
                 self._channel_ready.set()
             for group in sorted(self.joined - self._added):
-                await asyncio.wait_for(
-                    self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT
-                )
+                if _is_pushed_group(group):
+                    await _local_groups(self.channel_layer).add(group, self)
+                else:
+                    await asyncio.wait_for(
+                        self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT
+                    )
                 self._added.add(group)
         except Exception as exc:  # TimeoutError, ConnectionError, OSError...
             _warn_now_and_then(
@@ -210,6 +219,9 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
     async def _leave_groups(self, groups: set[str] | None = None) -> None:
         for group in list(self._added if groups is None else groups & self._added):
             self._added.discard(group)
+            if _is_pushed_group(group):
+                await _local_groups(self.channel_layer).discard(group, self)
+                continue
             try:
                 await asyncio.wait_for(
                     self.channel_layer.group_discard(group, self.channel_name), LAYER_TIMEOUT
@@ -328,6 +340,36 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             return
         await self.send_error("read_only", "This socket only sends; it takes no commands.")
 
+    def offer_push(self, event: dict) -> None:
+        """A push of one of this socket's groups, from the process's fan-out (_LocalGroups).
+        Sent at once; while a send still waits on a slow reader, or until the socket's first
+        snapshot has gone out, only the newest push of each group waits (every push is a whole
+        state: nothing is lost by skipping)."""
+        if self._closing or event.get("group") not in self.joined:
+            return
+        if self._pushing is not None or self._pushes_held:
+            self._next_push[event.get("group")] = event
+            return
+        self._pushing = asyncio.ensure_future(self._send_pushes(event))
+
+    def _release_pushes(self) -> None:
+        self._pushes_held = False
+        if self._next_push and self._pushing is None:
+            event = self._next_push.pop(next(iter(self._next_push)))
+            self._pushing = asyncio.ensure_future(self._send_pushes(event))
+
+    async def _send_pushes(self, event: dict) -> None:
+        try:
+            while True:
+                await self.realtime_event(event)
+                if not self._next_push:
+                    return
+                event = self._next_push.pop(next(iter(self._next_push)))
+        except Exception as exc:  # the socket went away meanwhile
+            logger.debug("push to a socket failed: %r", exc)
+        finally:
+            self._pushing = None
+
     async def realtime_event(self, event):
         if self._closing:
             return
@@ -345,6 +387,96 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json(envelope(EVENT_ERROR, seq=0, payload={"code": code, "detail": detail}))
+
+
+def _is_pushed_group(group: str) -> bool:
+    """Groups that carry pushed texts (results, questions, the dashboard), fanned out per
+    process; the user's own group carries rights.changed to the socket's own channel."""
+    return not group.startswith(realtime.GROUP_USER.partition("{")[0])
+
+
+class _LocalGroups:
+    """This process's sockets by pushed group. The channel layer delivers each push once to
+    the process (one channel of its own in every group a socket of the process is in), and
+    this hands the text to each socket. A push to 1,000 sockets was 1,000 layer deliveries,
+    each waking its consumer's dispatch loop: about 80 µs of CPU a socket, the most of a
+    server's work with 1,000 sockets watching a poll under load.
+
+    One per event loop. Joining a group that the process is not in yet joins the layer first
+    (a failure is raised: the socket retries on its re-check, as before); the last socket
+    leaving a group leaves the layer too."""
+
+    # Group memberships expire on the core and in-memory layers (a day): joins renew them.
+    RENEW_SECONDS = 3600
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.channel: str | None = None
+        self.members: dict[str, set[EnvelopeConsumer]] = {}
+        self.joined_at: dict[str, float] = {}  # groups the channel is in, since when
+        self.lock = asyncio.Lock()
+
+    async def add(self, group: str, consumer: EnvelopeConsumer) -> None:
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await asyncio.wait_for(self.layer.new_channel(), LAYER_TIMEOUT)
+            if time.monotonic() - self.joined_at.get(group, float("-inf")) > self.RENEW_SECONDS:
+                await asyncio.wait_for(self.layer.group_add(group, self.channel), LAYER_TIMEOUT)
+                self.joined_at[group] = time.monotonic()
+        self.members.setdefault(group, set()).add(consumer)
+        realtime.ensure_process_task("birge-fanout", self._pump)
+
+    async def discard(self, group: str, consumer: EnvelopeConsumer) -> None:
+        members = self.members.get(group)
+        if members is not None:
+            members.discard(consumer)
+        await self._leave_if_empty(group)
+
+    def forget(self, consumer: EnvelopeConsumer) -> None:
+        """A consumer that ended: out of every group (the layer is left on the next join or
+        leave of the process, or when the process ends)."""
+        for members in self.members.values():
+            members.discard(consumer)
+
+    async def _leave_if_empty(self, group: str) -> None:
+        async with self.lock:
+            if self.members.get(group) or group not in self.joined_at:
+                return
+            self.members.pop(group, None)
+            del self.joined_at[group]
+            try:
+                await asyncio.wait_for(self.layer.group_discard(group, self.channel), LAYER_TIMEOUT)
+            except Exception as exc:  # the subscription lapses with the connection anyway
+                logger.debug("leaving %s failed: %r", group, exc)
+
+    async def _pump(self) -> None:
+        while not realtime.stopping():
+            try:
+                event = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis unreachable: the sockets resync when it is back
+                _warn_now_and_then("layer", "channel layer unavailable (%r); retrying", exc)
+                await asyncio.sleep(recheck_seconds())
+                continue
+            group = event.get("group")
+            members = self.members.get(group)
+            if not members:
+                await self._leave_if_empty(group)
+                continue
+            for consumer in list(members):
+                consumer.offer_push(event)
+
+
+_fanouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> _LocalGroups
+
+
+def _local_groups(layer) -> _LocalGroups:
+    loop = asyncio.get_running_loop()
+    hub = _fanouts.get(loop)
+    if hub is None or hub.layer is not layer:
+        hub = _fanouts[loop] = _LocalGroups(layer)
+    return hub
 
 
 def recheck_seconds() -> float:

@@ -148,6 +148,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="birge")
+
+
+def _fanout_capacity(layer: str) -> dict:
+    """Each server process has one channel that takes every push for its sockets
+    (civic/consumers.py _LocalGroups): a tick may push hundreds of groups at once. The core
+    and in-memory layers cap a channel's queue at 100 messages by default: room for more.
+    (The core layer receives every channel of a process through one Redis key, so the cap
+    cannot be raised for that one channel alone.) The pub/sub layer has no cap."""
+    return {} if layer == "pubsub" else {"capacity": 10_000}
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -183,6 +194,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [_layer_host],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="birge"),
+                **_fanout_capacity(env.str("CHANNEL_LAYER", default="pubsub")),
             },
         }
     }
@@ -193,7 +205,12 @@ else:
             "LOCATION": "birge",
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": _fanout_capacity("memory"),
+        }
+    }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None

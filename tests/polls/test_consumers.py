@@ -166,3 +166,91 @@ async def test_a_pushed_update_skips_the_database_cleanup_hop(monkeypatch):
     assert (await ws.receive_json_from(timeout=5))["type"] == "results.snapshot"
     assert len(cleanups) == before + 1
     await ws.disconnect()
+
+
+async def test_a_push_reaches_the_process_once_however_many_sockets_watch(monkeypatch):
+    # The layer delivers each push once to the process's fan-out channel, which hands it to
+    # every socket of the group; no socket's own channel carries it.
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from civic.consumers import _fanouts
+
+    layer = get_channel_layer()
+    delivered: dict[str, int] = {}
+    real_receive = layer.receive
+
+    async def counted(channel):
+        message = await real_receive(channel)
+        if message.get("type") == "realtime.event":
+            hub = _fanouts.get(asyncio.get_running_loop())
+            kind = "fanout" if hub is not None and channel == hub.channel else "socket"
+            delivered[kind] = delivered.get(kind, 0) + 1
+        return message
+
+    monkeypatch.setattr(layer, "receive", counted)
+    poll = await sync_to_async(make_poll)()
+    a = (await sync_to_async(choice_ids)(poll))[0]
+    sockets = [await connect(poll.pk) for _ in range(5)]
+    for ws in sockets:
+        await ws.receive_json_from(timeout=5)
+    await sync_to_async(vote_cast)(
+        poll_id=poll.pk, choice_ids=[a], user=await sync_to_async(UserFactory)()
+    )
+    received = [await ws_drain(ws, 1.0) for ws in sockets]
+    assert all(updates and updates[-1]["total_votes"] == 1 for updates in received)
+    assert delivered.get("socket", 0) == 0
+    # One delivery per tick that had a change, not one per socket.
+    assert 1 <= delivered["fanout"] <= max(len(updates) for updates in received)
+    for ws in sockets:
+        await ws.disconnect()
+
+
+async def test_a_slow_reader_gets_the_newest_push_and_holds_up_no_one():
+    # While a send to one socket waits on its reader, later pushes of the same group wait
+    # behind it as one (the newest: each push is a whole state); other sockets are not held.
+    import asyncio
+
+    from civic.consumers import EnvelopeConsumer
+
+    def socket(gate=None):
+        consumer = EnvelopeConsumer()
+        consumer._closing, consumer.joined = False, {"g.kk", "h.kk"}
+        consumer._pushing, consumer._next_push, consumer.sent = None, {}, []
+        consumer._pushes_held = False  # its snapshot has gone out
+
+        async def send(text_data=None, bytes_data=None, close=False):
+            if gate is not None:
+                await gate.wait()
+            consumer.sent.append(text_data)
+
+        consumer.send = send
+        return consumer
+
+    gate = asyncio.Event()
+    slow, quick = socket(gate), socket()
+    for n in range(1, 5):
+        for consumer in (slow, quick):
+            consumer.offer_push({"type": "realtime.event", "group": "g.kk", "text": f"g{n}"})
+        await asyncio.sleep(0)
+    slow.offer_push({"type": "realtime.event", "group": "h.kk", "text": "h1"})
+    slow.offer_push({"type": "realtime.event", "group": "elsewhere", "text": "x"})
+    await asyncio.sleep(0.05)
+    assert quick.sent == ["g1", "g2", "g3", "g4"]
+    assert slow.sent == []
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert slow.sent == ["g1", "g4", "h1"]
+    assert slow._pushing is None and slow._next_push == {}
+
+    # Before its first snapshot has gone out, a socket holds its pushes (the newest of each).
+    held = socket()
+    held._pushes_held = True
+    for n in range(1, 4):
+        held.offer_push({"type": "realtime.event", "group": "g.kk", "text": f"g{n}"})
+    await asyncio.sleep(0.05)
+    assert held.sent == []
+    held._release_pushes()
+    await asyncio.sleep(0.05)
+    assert held.sent == ["g3"]
