@@ -34,16 +34,18 @@ def user_with_verified(user_id):
         return None
     User = get_user_model()
     alias = router.db_for_read(User)
-    sql, fields, converters = _statement(alias)
+    sql, fields, converted = _statement(alias)
     with prepared_cursor(alias) as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
         return None
     values, verified = row[:-1], row[-1]
-    if converters:
-        compiler, converters = converters
-        values = next(compiler.apply_converters([list(values)], converters))
+    if converted:
+        # Through this thread's connection, as the ORM converts a row (SQLite only).
+        compiler = User.objects.none().query.get_compiler(alias)
+        columns = [field.get_col(User._meta.db_table) for field in User._meta.concrete_fields]
+        values = next(compiler.apply_converters([list(values)], compiler.get_converters(columns)))
     user = User.from_db(alias, fields, values)
     user._birge_verified = bool(verified)
     return user
@@ -51,8 +53,8 @@ def user_with_verified(user_id):
 
 @cache
 def _statement(alias: str):
-    """The statement, its fields' names and the database's value converters (SQLite's for
-    booleans and times; none on PostgreSQL), worked out once per database."""
+    """The statement, its fields' names, and whether the database converts some of their
+    values (SQLite's booleans and times; nothing on PostgreSQL), worked out once per database."""
     User = get_user_model()
     table = User._meta.db_table
     fields = User._meta.concrete_fields
@@ -62,8 +64,8 @@ def _statement(alias: str):
         f" WHERE e.user_id = u.id AND e.verified) FROM {table} u WHERE u.id = %s"
     )
     compiler = User.objects.none().query.get_compiler(alias)
-    converters = compiler.get_converters([field.get_col(table) for field in fields])
-    return sql, [field.attname for field in fields], (compiler, converters) if converters else None
+    converted = bool(compiler.get_converters([field.get_col(table) for field in fields]))
+    return sql, [field.attname for field in fields], converted
 
 
 class _OneQueryUser:

@@ -37,7 +37,6 @@ from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import set_script_prefix
 from django.utils import translation
-from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
 from pydantic import BaseModel
 from pydantic import ValidationError as SchemaError
@@ -155,7 +154,7 @@ class LeanRoutes:
         for middleware in self.middleware:
             if hasattr(middleware, "process_request") and middleware.process_request(request):
                 raise _Fallback  # a redirect to HTTPS, say
-        request.user = SimpleLazyObject(lambda: get_user(request))
+        request.user = get_user(request)  # every route needs it at once (the language)
         if route.accounts_only and not request.user.is_authenticated:
             raise _Fallback
         UserLanguageMiddleware._apply(request, request.user)
