@@ -5,7 +5,7 @@ Needs a local PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL) and wrk
 real uvicorn workers and measures:
   votes/s accepted and vote latency p50/p99 (wrk, authenticated API votes),
   a 10,000-vote burst: 0 lost, 0 doubled,
-  commit-to-socket latency p50/p99 at 1, 100, 1,000 and 5,000 subscribers,
+  vote-sent-to-socket latency p50/p99 at 1, 100, 1,000 and 5,000 subscribers,
   server memory per websocket, server CPU per vote,
   the channels-redis core and pub/sub layers side by side for fan-out.
 Prints a table and writes bench/results/votes-<time>.json (and latest.json).
@@ -77,8 +77,9 @@ def django_setup() -> None:
     django.setup()
 
 
-def seed(n_users: int) -> dict:
-    """Users with verified e-mail and a live session each; three open polls."""
+def seed(n_users: int, n_codes: int = 0) -> dict:
+    """Users with verified e-mail and a live session each; open polls (one also takes
+    printed ballot codes: `n_codes` of them); an open budget round."""
     from allauth.account.models import EmailAddress
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -147,7 +148,7 @@ def seed(n_users: int) -> dict:
         ("Қалалық орта", "Городская среда", "Urban space"),
     ]
     polls = {}
-    for name in ("load", "burst", "fanout", "warmup", "watched"):
+    for name in ("load", "burst", "fanout", "warmup", "watched", "codes"):
         now = timezone.now()
         poll = poll_create(
             actor=official,
@@ -163,11 +164,31 @@ def seed(n_users: int) -> dict:
                 # The bench's voters are e-mail accounts (a resident poll adds one indexed
                 # lookup of the voter's verification to the vote path).
                 eligibility="email",
+                # Guests with printed ballot codes vote on this one (and accounts too).
+                ballot_mode=Poll.BallotMode.BOTH if name == "codes" else Poll.BallotMode.ACCOUNTS,
             ),
         )
         poll_open(actor=official, poll_id=poll.pk)
         polls[name] = {"id": poll.pk, "choices": list(poll.choices.values_list("pk", flat=True))}
-    return {"polls": polls, "sessions": keys, "budget": seed_budget_round(official)}
+    return {
+        "polls": polls,
+        "sessions": keys,
+        "budget": seed_budget_round(official),
+        "codes": seed_codes(official, polls["codes"]["id"], n_codes),
+    }
+
+
+def seed_codes(official, poll_id: int, n: int) -> list[str]:
+    """`n` printed ballot codes of the poll, in batches as an organizer generates them."""
+    from polls.services import MAX_CODES_PER_BATCH, event_codes_generate
+
+    codes: list[str] = []
+    while len(codes) < n:
+        batch = min(MAX_CODES_PER_BATCH, n - len(codes))
+        codes += [
+            c.code for c in event_codes_generate(actor=official, poll_id=poll_id, count=batch)
+        ]
+    return codes
 
 
 def seed_budget_round(official) -> dict:
@@ -290,7 +311,10 @@ def run_wrk(
     threads: int = 2,
     path: str | None = None,
     body: str | None = None,
+    codes: bool = False,
 ) -> dict:
+    """wrk's votes (bench/votes.lua): one by each of `sessions` in turn, or with `codes`, one
+    by each printed ballot code of that list, as a guest (no session)."""
     users_file = WORK / f"users-{poll['id']}.txt"
     users_file.write_text("\n".join(sessions) + "\n")
     env = {
@@ -301,6 +325,7 @@ def run_wrk(
         "BENCH_CSRF": CSRF,
         "BENCH_THREADS": str(threads),
         **({"BENCH_PATH": path, "BENCH_BODY": body} if path else {}),
+        **({"BENCH_CODES": "1"} if codes else {}),
     }
     out = subprocess.run(
         [
@@ -388,11 +413,11 @@ async def fanout(
     latencies: list[float] = []
     received_all = 0
 
-    async def wait_for(ws, target: int, t0_box: list) -> float | None:
+    async def wait_for(ws, target: int) -> float:
         while True:
             message = json.loads(await ws.recv())
             if message.get("total_votes", -1) >= target:
-                return time.perf_counter() - t0_box[0]
+                return time.perf_counter()
 
     # A new connection per vote: a kept-alive one may be closed by the server (its keep-alive
     # timeout) while a round waits for slow sockets.
@@ -401,20 +426,21 @@ async def fanout(
         for r in range(rounds):
             session = vote_sessions[r]
             target = total + 1
-            t0_box = [0.0]
-            waiters = [asyncio.create_task(wait_for(ws, target, t0_box)) for ws in sockets]
+            waiters = [asyncio.create_task(wait_for(ws, target)) for ws in sockets]
+            # From the moment the vote is sent: the commit is before its answer, and a socket
+            # may have the update before this client has read the answer.
+            sent = time.perf_counter()
             response = await http.post(
                 f"/api/v1/polls/{poll['id']}/votes",
                 json={"choices": poll["choices"][:1]},
                 headers={"X-CSRFToken": CSRF, "Cookie": f"sessionid={session}; csrftoken={CSRF}"},
             )
-            t0_box[0] = time.perf_counter()  # the answer comes after the commit
             assert response.status_code == 201, response.text
             done, pending = await asyncio.wait(waiters, timeout=10)
             for task in pending:
                 task.cancel()
-            results = [t.result() for t in done if t.exception() is None and t.result() is not None]
-            latencies += [x * 1000 for x in results]
+            results = [t.result() for t in done if t.exception() is None]
+            latencies += [(at - sent) * 1000 for at in results]
             received_all += len(results) == len(sockets)
             total = target
             await asyncio.sleep(0.4)
@@ -599,7 +625,32 @@ def measure_budget_ballots(server, budget: dict, users: list[str], args) -> dict
     }
 
 
-def measure_votes(server, polls, budget, load_users, burst_users, args, n_burst) -> dict:
+def measure_code_votes(server, poll: dict, codes: list[str], args) -> dict:
+    """The same load as the vote load, by guests with printed ballot codes (each code once)."""
+    from django.db.models import Count
+
+    from polls.models import Ballot
+
+    cpu0 = server.cpu_seconds()
+    load = run_wrk(
+        server, poll, codes, seconds=args.seconds, connections=args.connections, codes=True
+    )
+    cpu = server.cpu_seconds() - cpu0
+    time.sleep(2)
+    accepted = int(load["by_status"].get("201", 0))
+    rows = Ballot.objects.filter(poll_id=poll["id"])
+    doubled = rows.values("code").annotate(n=Count("pk")).filter(n__gt=1).count()
+    return {
+        **load,
+        "votes_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
+        "accepted": accepted,
+        "server_cpu_ms_per_vote": round(cpu * 1000 / max(accepted, 1), 2),
+        "rows": rows.count(),
+        "codes_used_twice": doubled,
+    }
+
+
+def measure_votes(server, polls, budget, codes, load_users, burst_users, args, n_burst) -> dict:
     """The vote load (wrk) and the 10,000-vote burst, with their correctness checks."""
     report: dict = {}
     print("vote load ...", flush=True)
@@ -624,6 +675,9 @@ def measure_votes(server, polls, budget, load_users, burst_users, args, n_burst)
 
     print("budget ballot load ...", flush=True)
     report["budget_load"] = measure_budget_ballots(server, budget, load_users, args)
+
+    print("ballot-code vote load ...", flush=True)
+    report["code_load"] = measure_code_votes(server, polls["codes"], codes, args)
 
     print("10,000-vote burst ...", flush=True)
     rate = max(report["vote_load"]["votes_per_s"], 100)
@@ -712,7 +766,7 @@ def main() -> None:
     n_load = 40_000 if not args.quick else 5_000
     n_burst = 10_000 if not args.quick else 1_000
     n_warm = 5_000 if not args.quick else 1_000
-    data = seed(2 * n_load + n_burst + n_warm + 200)
+    data = seed(2 * n_load + n_burst + n_warm + 200, n_codes=n_load)
     sessions = data["sessions"]
     load_users, burst_users, warm_users, watched_users, fan_users = (
         sessions[:n_load],
@@ -736,7 +790,16 @@ def main() -> None:
         warm_up(server, polls["warmup"], warm_users)
         if not args.fanout_only:
             report.update(
-                measure_votes(server, polls, data["budget"], load_users, burst_users, args, n_burst)
+                measure_votes(
+                    server,
+                    polls,
+                    data["budget"],
+                    data["codes"],
+                    load_users,
+                    burst_users,
+                    args,
+                    n_burst,
+                )
             )
             watchers = 1000 if not args.quick else 100
             print(f"vote load with {watchers} subscribers watching ...", flush=True)
@@ -843,6 +906,9 @@ def print_comparison(before: dict, after: dict) -> None:
     add("budget ballots/s", ["budget_load", "ballots_per_s"])
     add("budget ballot p99 (ms)", ["budget_load", "latency_p99_ms"], "{:.1f}")
     add("server CPU per budget ballot (ms)", ["budget_load", "server_cpu_ms_per_ballot"], "{:.2f}")
+    add("ballot-code votes/s", ["code_load", "votes_per_s"])
+    add("ballot-code vote p99 (ms)", ["code_load", "latency_p99_ms"], "{:.1f}")
+    add("server CPU per ballot-code vote (ms)", ["code_load", "server_cpu_ms_per_vote"], "{:.2f}")
     add("burst votes lost", ["burst", "lost"])
     add("burst votes doubled", ["burst", "doubled"])
     add("votes/s, 1,000 sockets watching", ["watched_load", "votes_per_s"])
@@ -865,6 +931,8 @@ def print_table(r: dict) -> None:
         rows += _vote_rows(r["vote_load"], r["burst"])
     if "budget_load" in r:
         rows += _budget_rows(r["budget_load"], r["vote_load"])
+    if "code_load" in r:
+        rows += _code_rows(r["code_load"], r["vote_load"])
     if "watched_load" in r:
         rows += _watched_rows(r["watched_load"], r["vote_load"])
     rows += _fanout_rows(r)
@@ -929,6 +997,28 @@ def _budget_rows(g: dict, v: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def _code_rows(c: dict, v: dict) -> list[tuple[str, str, str]]:
+    share = c["votes_per_s"] / v["votes_per_s"] if v["votes_per_s"] else 0
+    return [
+        (
+            "ballot-code votes/s (share of account votes)",
+            f"{c['votes_per_s']:.0f} ({share:.0%})",
+            ">= 80 %",
+        ),
+        (
+            "  p50 / p99; server CPU per vote",
+            f"{c['latency_p50_ms']:.1f} / {c['latency_p99_ms']:.1f} ms; "
+            f"{c['server_cpu_ms_per_vote']:.2f} ms",
+            "",
+        ),
+        (
+            "  201s seen / rows / codes used twice",
+            f"{c['accepted']} / {c['rows']} / {c['codes_used_twice']}",
+            "rows = 201s (*), 0 twice",
+        ),
+    ]
+
+
 def _watched_rows(w: dict, v: dict) -> list[tuple[str, str, str]]:
     share = w["votes_per_s"] / v["votes_per_s"] if v["votes_per_s"] else 0
     return [
@@ -961,7 +1051,7 @@ def _fanout_rows(r: dict) -> list[tuple[str, str, str]]:
     for f in r["fanout_pubsub"]:
         rows.append(
             (
-                f"commit→socket p50 / p99, {f['subscribers']} subs (pub/sub)",
+                f"vote sent→socket p50 / p99, {f['subscribers']} subs (pub/sub)",
                 f"{f['latency_p50_ms']} / {f['latency_p99_ms']} ms",
                 f"p99 <= {tick + 250} ms" if f["subscribers"] == 1000 else "",
             )
@@ -977,7 +1067,7 @@ def _fanout_rows(r: dict) -> list[tuple[str, str, str]]:
     for f in r["fanout_core"]:
         rows.append(
             (
-                f"commit→socket p50 / p99, {f['subscribers']} subs (core)",
+                f"vote sent→socket p50 / p99, {f['subscribers']} subs (core)",
                 f"{f['latency_p50_ms']} / {f['latency_p99_ms']} ms",
                 "",
             )

@@ -1,6 +1,8 @@
 -- wrk script: each request is one authenticated vote by the next user in the file.
 -- When the users run out it starts again from the first, so the rest are duplicates,
 -- which must all be refused (409). Prints a JSON line with the counts and latencies.
+-- With BENCH_CODES set, the file holds printed ballot codes: each request is a guest's vote
+-- with the next code (no session).
 local users = {}
 local poll = os.getenv("BENCH_POLL")
 local choices = os.getenv("BENCH_CHOICES")
@@ -8,6 +10,7 @@ local csrf = os.getenv("BENCH_CSRF")
 -- The poll vote by default; BENCH_PATH and BENCH_BODY send another ballot (a budget round's).
 local path = os.getenv("BENCH_PATH") or ("/api/v1/polls/" .. poll .. "/votes")
 local body = os.getenv("BENCH_BODY") or ('{"choices": [' .. choices .. ']}')
+local codes = os.getenv("BENCH_CODES")
 for line in io.lines(os.getenv("BENCH_USERS")) do users[#users + 1] = line end
 
 local threads = {}
@@ -23,14 +26,18 @@ function init(args)
 end
 
 function request()
-  local session = users[(i % #users) + 1]
+  local user = users[(i % #users) + 1]
   i = i + nthreads
   local headers = {
     ["Content-Type"] = "application/json",
-    ["Cookie"] = "sessionid=" .. session .. "; csrftoken=" .. csrf,
+    ["Cookie"] = "sessionid=" .. user .. "; csrftoken=" .. csrf,
     ["X-CSRFToken"] = csrf,
     ["Host"] = "127.0.0.1",
   }
+  if codes then
+    headers["Cookie"] = "csrftoken=" .. csrf
+    return wrk.format("POST", path, headers, '{"choices": [' .. choices .. '], "code": "' .. user .. '"}')
+  end
   return wrk.format("POST", path, headers, body)
 end
 

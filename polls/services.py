@@ -577,16 +577,32 @@ def _find_code(poll: PollMeta, code: str, *, client_address: str | None) -> Even
     normalized = "".join(ch for ch in str(code).upper() if ch.isalnum())
     if not normalized or len(normalized) > 16:
         raise InvalidInput(_("This ballot code is not valid."), code="bad_code")
-    found = EventCode.objects.filter(code=normalized, poll_id=poll.pk).first()
-    if found is None or found.revoked_at or found.used_at:
+    found = _code_state(poll.pk, normalized)
+    if found is None or found[1] or found[2]:
         rate_limit_count(scope=CODE_FAILURES_SCOPE, key=failures_key, window=window)
     if found is None:
         raise CodeNotValid(code="bad_code")
-    if found.revoked_at:
+    code_id, used, revoked = found
+    if revoked:
         raise Forbidden(_("This ballot code was revoked."), code="code_revoked")
-    if found.used_at:
+    if used:
         raise AlreadyVoted(_("This ballot code has already been used."), code="code_used")
-    return found
+    # Its other fields load when asked for (_code_taken_error refreshes it).
+    return EventCode.from_db("default", ["id", "poll_id", "code"], [code_id, poll.pk, normalized])
+
+
+def _code_state(poll_id: int, code: str) -> tuple[int, bool, bool] | None:
+    """(id, used, revoked) of the poll's code, in one prepared statement (through the ORM,
+    building the query cost a third of a ballot-code vote's CPU)."""
+    table = EventCode._meta.db_table
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, used_at IS NOT NULL, revoked_at IS NOT NULL FROM {table}"  # noqa: S608
+            " WHERE code = %s AND poll_id = %s",
+            [code, poll_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], bool(row[1]), bool(row[2]))
 
 
 def _replay(scope: str, key: str | None, poll_id: int) -> VoteResult | None:
