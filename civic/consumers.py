@@ -424,7 +424,7 @@ class _LocalGroups:
                 await asyncio.wait_for(self.layer.group_add(group, self.channel), LAYER_TIMEOUT)
                 self.joined_at[group] = time.monotonic()
         self.members.setdefault(group, set()).add(consumer)
-        realtime.ensure_process_task("birge-fanout", self._pump)
+        realtime.ensure_process_task(f"birge-fanout-{id(self)}", self._pump)
 
     async def discard(self, group: str, consumer: EnvelopeConsumer) -> None:
         members = self.members.get(group)
