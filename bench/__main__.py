@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -256,6 +258,7 @@ class Server:
             env=server_env(self.layer),
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: __exit__ stops every worker
         )
         import httpx
 
@@ -277,6 +280,12 @@ class Server:
             # Workers still closing thousands of sockets: the measurements are taken already.
             self.proc.kill()
             self.proc.wait(timeout=20)
+        # And every worker with it. A worker that outlived its supervisor (killed above) kept
+        # its realtime ticker on the same Redis: it took the next server's dirty marks and
+        # pushed them on its own channel layer, so that server's sockets missed them until the
+        # 5 s resync (seen as 3-5 s fan-out p99s on the pub/sub layer, after a core-layer run).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def pids(self) -> list[int]:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
