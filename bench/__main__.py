@@ -605,57 +605,72 @@ def warm_up(server: Server, poll: dict, users: list[str]) -> None:
 def measure_budget_ballots(server, budget: dict, users: list[str], args) -> dict:
     """The same load as the vote load, by the same voters and connections, against an open
     budget round: what a budget ballot costs beside a poll vote."""
-    from django.db.models import Count
 
     from budgets.models import BudgetBallot
 
-    cpu0 = server.cpu_seconds()
-    load = run_wrk(
+    g = measure_load(
         server,
-        {"id": f"budget-{budget['id']}", "choices": []},
-        users,
+        BudgetBallot.objects.filter(round_id=budget["id"]),
+        "voter",
+        poll={"id": f"budget-{budget['id']}", "choices": []},
+        sessions=users,
         seconds=args.seconds,
         connections=args.connections,
         path=f"/api/v1/budgets/{budget['id']}/ballots",
         body=json.dumps({"projects": budget["projects"][:2]}),
     )
-    cpu = server.cpu_seconds() - cpu0
-    time.sleep(2)
-    accepted = int(load["by_status"].get("201", 0))
-    rows = BudgetBallot.objects.filter(round_id=budget["id"])
-    doubled = rows.values("voter").annotate(n=Count("pk")).filter(n__gt=1).count()
     return {
-        **load,
-        "ballots_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
-        "accepted": accepted,
-        "server_cpu_ms_per_ballot": round(cpu * 1000 / max(accepted, 1), 2),
-        "rows": rows.count(),
-        "voters_with_two_ballots": doubled,
+        **g["load"],
+        "ballots_per_s": g["per_s"],
+        "accepted": g["accepted"],
+        "server_cpu_ms_per_ballot": g["cpu_ms_each"],
+        "rows": g["rows"],
+        "voters_with_two_ballots": g["twice"],
     }
 
 
 def measure_code_votes(server, poll: dict, codes: list[str], args) -> dict:
     """The same load as the vote load, by guests with printed ballot codes (each code once)."""
-    from django.db.models import Count
-
     from polls.models import Ballot
 
-    cpu0 = server.cpu_seconds()
-    load = run_wrk(
-        server, poll, codes, seconds=args.seconds, connections=args.connections, codes=True
+    c = measure_load(
+        server,
+        Ballot.objects.filter(poll_id=poll["id"]),
+        "code",
+        poll=poll,
+        sessions=codes,
+        seconds=args.seconds,
+        connections=args.connections,
+        codes=True,
     )
+    return {
+        **c["load"],
+        "votes_per_s": c["per_s"],
+        "accepted": c["accepted"],
+        "server_cpu_ms_per_vote": c["cpu_ms_each"],
+        "rows": c["rows"],
+        "codes_used_twice": c["twice"],
+    }
+
+
+def measure_load(server, rows, twice: str, **wrk) -> dict:
+    """A wrk load (run_wrk's arguments) and what it left, read once the requests in flight
+    when wrk stopped have committed: 201s a second, server CPU each, the ballot `rows` (a
+    queryset) and how many values of their field `twice` have more than one."""
+    from django.db.models import Count
+
+    cpu0 = server.cpu_seconds()
+    load = run_wrk(server, **wrk)
     cpu = server.cpu_seconds() - cpu0
     time.sleep(2)
     accepted = int(load["by_status"].get("201", 0))
-    rows = Ballot.objects.filter(poll_id=poll["id"])
-    doubled = rows.values("code").annotate(n=Count("pk")).filter(n__gt=1).count()
     return {
-        **load,
-        "votes_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
+        "load": load,
         "accepted": accepted,
-        "server_cpu_ms_per_vote": round(cpu * 1000 / max(accepted, 1), 2),
+        "per_s": round(accepted / (load["duration_us"] / 1e6), 1),
+        "cpu_ms_each": round(cpu * 1000 / max(accepted, 1), 2),
         "rows": rows.count(),
-        "codes_used_twice": doubled,
+        "twice": rows.values(twice).annotate(n=Count("pk")).filter(n__gt=1).count(),
     }
 
 
