@@ -115,16 +115,6 @@ class EnvelopeConsumer(AsyncWebsocketConsumer):
             if self.channel_layer is not None:
                 _local_groups(self.channel_layer).forget(self)
 
-    async def dispatch(self, message):
-        # Channels runs close_old_connections in a worker thread before every handler, so a
-        # push to a thousand sockets made a thousand thread hops (a third of a server's CPU
-        # under load with 1,000 sockets watching). A pushed text only goes out on the socket
-        # and touches no database: it skips that. Everything else is dispatched as before.
-        if message["type"] == realtime.CONSUMER_HANDLER:
-            await self.realtime_event(message)
-            return
-        await super().dispatch(message)
-
     async def _receive_from_layer(self):
         await self._channel_ready.wait()
         while True:

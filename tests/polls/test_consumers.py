@@ -136,10 +136,10 @@ async def test_listen_only_socket_refuses_commands_and_changes_nothing():
 
 
 async def test_a_pushed_update_skips_the_database_cleanup_hop(monkeypatch):
-    # Channels closes old database connections in a worker thread before every handler; a
-    # pushed text touches no database, so it goes straight out (one thread hop per socket
-    # and push was a third of a server's CPU with 1,000 sockets watching). Other messages
-    # (the socket's own frames) still get the cleanup.
+    # Channels closes old database connections in a worker thread before every handler it
+    # dispatches; a pushed text touches no database and reaches the socket through the
+    # process's fan-out, not the handler (one thread hop per socket and push was a third of a
+    # server's CPU with 1,000 sockets watching). The socket's own frames still get it.
     import channels.consumer
 
     cleanups = []
