@@ -27,7 +27,7 @@ from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, detect_language, original_language_among
 from civic.content import original_language as content_original_language
 from civic.content import versions as content_versions
-from civic.db import prepared_cursor
+from civic.db import bigint_array, prepared_cursor
 from civic.errors import (
     Conflict,
     DomainError,
@@ -948,8 +948,8 @@ def _cast_in_one_statement(meta: RoundMeta, actor, wanted: list[int]) -> bool:
                 uuid.uuid4(),
                 None if secret else actor.pk,
                 uuid.uuid4(),
-                wanted,
-                pick_ids,
+                bigint_array(wanted),
+                bigint_array(pick_ids),
             ],
         )
         return cursor.fetchone()[0] == "ok"

@@ -5,6 +5,13 @@ from __future__ import annotations
 from django.db import connections
 
 
+def bigint_array(values) -> str:
+    """PostgreSQL's text form of a bigint[] ('{1,NULL}'), for a statement that casts its value
+    (%s::bigint[]): psycopg's list dumper, written in Python, took more of a vote's CPU than
+    all its other values together (3 % of a lean vote's instructions, callgrind)."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
 def prepared_cursor(using: str = "default"):
     """A cursor for a statement run on every vote: on PostgreSQL it sends its values apart
     from the statement (server-side binding), so psycopg prepares the statement once per

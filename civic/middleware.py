@@ -44,8 +44,9 @@ class UserLanguageMiddleware:
 
     @staticmethod
     def _apply(request, user) -> None:
+        """For a path with no language in it (the callers know)."""
         preferred = getattr(user, "preferred_language", "")
-        if preferred and user.is_authenticated and not get_language_from_path(request.path_info):
+        if preferred and user.is_authenticated:
             translation.activate(preferred)
             request.LANGUAGE_CODE = preferred
         # The API's ?lang=kk|ru|en asks for content (and messages) in that language.

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext_lazy
 
 from audit.services import audit_record
 from civic.content import LANGS, LANGUAGE_LABELS, original_language_among
-from civic.db import prepared_cursor
+from civic.db import bigint_array, prepared_cursor
 from civic.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from civic.ratelimit import rate_limit_check, rate_limit_count
 from civic.realtime import TOPIC_POLL_RESULTS, mark_dirty_on_commit
@@ -812,8 +812,8 @@ def _cast_in_one_statement(
         voter_id if secret else None,  # who took part in a secret ballot
         None if secret else now,
         now,
-        wanted,
-        _secret_selection_ids(wanted) if secret else [None] * len(wanted),
+        bigint_array(wanted),
+        bigint_array(_secret_selection_ids(wanted) if secret else [None] * len(wanted)),
         scope if idempotency_key else None,
         idempotency_key or None,
         json.dumps(result.as_json()) if idempotency_key else None,

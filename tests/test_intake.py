@@ -267,7 +267,7 @@ def test_a_failure_after_the_service_is_a_500_and_never_a_second_run(routes):
         def process_response(self, request, response):
             raise RuntimeError("a header could not be written")
 
-    routes.lean.middleware = [Broken(), *routes.lean.middleware]
+    routes.lean.answering = [Broken(), *routes.lean.answering]
     poll = make_poll()
     user = UserFactory()
     answer = routes.post(
