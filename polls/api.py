@@ -211,7 +211,11 @@ VOTE_ROUTE = LeanRoute(
     pattern=re.compile(r"/api/v1/polls/(?P<poll_id>[0-9]+)/votes"),
     schema=VoteIn,
     call=lambda request, data, poll_id: _vote(
-        request, data, poll_id=int(poll_id), idempotency_key=request.headers.get("Idempotency-Key")
+        request,
+        data,
+        poll_id=int(poll_id),
+        # The header as request.headers reads it, without building that mapping of them all.
+        idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY"),
     ),
 )
 
