@@ -7,7 +7,10 @@ real uvicorn workers and measures:
   a 10,000-vote burst: 0 lost, 0 doubled,
   vote-sent-to-socket latency p50/p99 at 1, 100, 1,000 and 5,000 subscribers,
   server memory per websocket, server CPU per vote,
-  the channels-redis core and pub/sub layers side by side for fan-out.
+  the channels-redis core and pub/sub layers side by side for fan-out,
+  server CPU per vote stage by stage (bench/vote_cpu.py) and, where valgrind is installed,
+  the server's instructions per vote (bench/vote_instructions.py: a count that machine noise
+  does not move).
 Prints a table and writes bench/results/votes-<time>.json (and latest.json).
 """
 
@@ -852,6 +855,9 @@ def main() -> None:
     if not args.fanout_only:
         print("CPU per vote, stage by stage ...", flush=True)
         report["cpu_breakdown"] = vote_cpu(ROOT, quick=args.quick)
+        if shutil.which("valgrind"):
+            print("instructions per vote (callgrind) ...", flush=True)
+            report["instructions"] = vote_instructions(ROOT, quick=args.quick)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(report, indent=2)
@@ -872,6 +878,15 @@ def vote_cpu(tree: Path, *, quick: bool) -> dict:
     votes = "500" if quick else "3000"
     command = [sys.executable, "-m", "bench.vote_cpu", "--tree", str(tree), "--votes", votes]
     subprocess.run([*command, "--out", str(out)], cwd=tree, check=True)
+    return json.loads(out.read_text())
+
+
+def vote_instructions(tree: Path, *, quick: bool) -> dict:
+    """bench/vote_instructions.py (this file's copy) on the code of `tree`."""
+    out = WORK / f"vote-instr-{tree.name}.json"
+    votes = "100" if quick else "300"
+    command = [sys.executable, "-m", "bench.vote_instructions", "--tree", str(tree)]
+    subprocess.run([*command, "--votes", votes, "--out", str(out)], cwd=tree, check=True)
     return json.loads(out.read_text())
 
 
@@ -927,6 +942,7 @@ def print_comparison(before: dict, after: dict) -> None:
     add("vote latency p50 (ms)", ["vote_load", "latency_p50_ms"], "{:.1f}")
     add("vote latency p99 (ms)", ["vote_load", "latency_p99_ms"], "{:.1f}")
     add("server CPU per vote (ms)", ["vote_load", "server_cpu_ms_per_vote"], "{:.2f}")
+    add("server instructions per vote (callgrind)", ["instructions", "instructions_per_vote"])
     add("budget ballots/s", ["budget_load", "ballots_per_s"])
     add("budget ballot p99 (ms)", ["budget_load", "latency_p99_ms"], "{:.1f}")
     add("server CPU per budget ballot (ms)", ["budget_load", "server_cpu_ms_per_ballot"], "{:.2f}")
@@ -960,6 +976,9 @@ def print_table(r: dict) -> None:
     if "watched_load" in r:
         rows += _watched_rows(r["watched_load"], r["vote_load"])
     rows += _fanout_rows(r)
+    if r.get("instructions"):
+        per_vote = r["instructions"]["instructions_per_vote"]
+        rows.append(("server instructions per vote (callgrind)", f"{per_vote:,}", ""))
     rows.append(("(*) requests in flight when wrk stops still commit", "", ""))
     width = max(len(x[0]) for x in rows)
     print(f"\n{'measure':<{width}}  {'result':<28}  target")
