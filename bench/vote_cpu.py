@@ -160,27 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     os.environ.update(env)
-    import psycopg
-
-    base, name = db_url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=tree, env=os.environ, check=True
-    )
-    # This tree's code, whichever tree this file came from.
-    sys.path.insert(0, str(tree))
-    os.chdir(tree)
-    for module in [m for m in sys.modules if m.split(".")[0] in ("civic", "polls", "bench")]:
-        del sys.modules[module]
-    import django
-
-    django.setup()
-    import civic
-
-    # An editable install can lend a module the tree lacks: ask the tree's files, not imports.
-    assert Path(civic.__file__).resolve().parent == tree / "civic", civic.__file__
+    set_up_tree(tree, db_url)
     routes = ["django", *(["lean"] if (tree / "civic" / "intake.py").exists() else [])]
     from bench.__main__ import seed  # this tree's copy: the vote benchmark's voters and polls
 
@@ -232,6 +212,31 @@ def main(argv: list[str] | None = None) -> dict:
     out.write_text(text)
     print_table([report])
     return report
+
+
+def set_up_tree(tree: Path, db_url: str) -> None:
+    """A new scratch database `db_url` with the migrations of `tree`, and Django set up in
+    this process on that tree's code, whichever tree this file came from."""
+    import psycopg
+
+    base, name = db_url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=tree, env=os.environ, check=True
+    )
+    sys.path.insert(0, str(tree))
+    os.chdir(tree)
+    for module in [m for m in sys.modules if m.split(".")[0] in ("civic", "polls", "bench")]:
+        del sys.modules[module]
+    import django
+
+    django.setup()
+    import civic
+
+    # An editable install can lend a module the tree lacks: ask the tree's files, not imports.
+    assert Path(civic.__file__).resolve().parent == tree / "civic", civic.__file__
 
 
 def _wsgi_environ(scope, body):

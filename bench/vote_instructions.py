@@ -83,22 +83,9 @@ def main(argv: list[str] | None = None) -> dict:
 def _seed(tree: Path, db_url: str, n: int) -> tuple[dict, list[str]]:
     """A scratch database with the tree's migrations, and n voters signed in (in this
     process, with the tree's code, as bench/vote_cpu.py seeds)."""
-    import psycopg
+    from bench.vote_cpu import set_up_tree
 
-    base, name = db_url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=tree, env=os.environ, check=True
-    )
-    sys.path.insert(0, str(tree))
-    os.chdir(tree)
-    for module in [m for m in sys.modules if m.split(".")[0] in ("civic", "polls", "bench")]:
-        del sys.modules[module]
-    import django
-
-    django.setup()
+    set_up_tree(tree, db_url)
     from bench.__main__ import seed  # this tree's copy: the vote benchmark's voters and polls
 
     data = seed(n)
