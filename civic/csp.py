@@ -45,8 +45,7 @@ class CSPMiddleware(BaseCSPMiddleware):
         if not plain or built is None or not built[0]:
             response = super().process_response(request, response)
             if plain and built is None:
-                # A policy with per-path exclusions gives each path its own answer.
-                reusable = "EXCLUDE_URL_PREFIXES" not in repr(_policies())
+                reusable = not policy_varies_by_path()
                 headers = {h: response[h] for h in (HEADER, HEADER_REPORT_ONLY) if h in response}
                 CSPMiddleware._built = (reusable, headers)
             return response
@@ -55,6 +54,11 @@ class CSPMiddleware(BaseCSPMiddleware):
         # As django-csp does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
+
+
+def policy_varies_by_path() -> bool:
+    """Whether a policy has per-path exclusions, which give each path its own answer."""
+    return "EXCLUDE_URL_PREFIXES" in repr(_policies())
 
 
 def _policies() -> tuple:

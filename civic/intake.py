@@ -55,7 +55,7 @@ from django.utils.module_loading import import_string
 from pydantic import BaseModel
 from pydantic import ValidationError as SchemaError
 
-from civic.csp import _policies
+from civic.csp import policy_varies_by_path
 from civic.errors import DomainError
 from civic.middleware import UserLanguageMiddleware
 
@@ -65,11 +65,13 @@ logger = logging.getLogger(__name__)
 # Left out: whitenoise (static files), the unreadable-body and NUL checks (a lean route reads
 # only a JSON body and hands anything else to Django), CommonMiddleware (slash redirects and
 # 404s), messages, allauth's account middleware (its 404 redirect) and the 405 page.
-# LocaleMiddleware's and UserLanguageMiddleware's work is _activate_language's.
+# LocaleMiddleware's request side, and UserLanguageMiddleware, are _activate_language; its
+# answer side is LeanRoutes._language_answer, in its place.
 LEAN_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
     "civic.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -124,14 +126,20 @@ class LeanRoutes:
         self.max_body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**20
         self.middleware = [import_string(path)(_no_view) for path in LEAN_MIDDLEWARE]
         self.csrf = next(m for m in self.middleware if isinstance(m, CsrfViewMiddleware))
-        stamping = [LEAN_MIDDLEWARE.index(path) for path in STAMPING_MIDDLEWARE]
-        self.stamping = [self.middleware[i] for i in stamping]
-        self.answering = [
-            m
-            for i, m in enumerate(self.middleware)
-            if i not in stamping and hasattr(m, "process_response")
+        self.locale = next(m for m in self.middleware if isinstance(m, LocaleMiddleware))
+        stamping = [import_string(path) for path in STAMPING_MIDDLEWARE]
+        self.stamping = [m for m in self.middleware if type(m) in stamping]
+        # What runs on each request, in order, and on each answer, in reverse order.
+        self.requesting = [
+            m.process_request
+            for m in self.middleware
+            if hasattr(m, "process_request") and m is not self.locale
         ]
-        self.locale = LocaleMiddleware(_no_view)  # for a 404's answer (its redirect check)
+        self.answering = [
+            self._language_answer if m is self.locale else m.process_response
+            for m in reversed(self.middleware)
+            if hasattr(m, "process_response") and m not in self.stamping
+        ]
         for route in routes:
             # _activate_language: a lean route's path never carries a language.
             if not route.pattern.pattern.startswith("/api/") or translation.get_language_from_path(
@@ -210,8 +218,8 @@ class LeanRoutes:
     def _respond(self, route, match, request, body: bytes) -> HttpResponse:
         if request.content_type != "application/json" or "\x00" in request.META["QUERY_STRING"]:
             raise _Fallback
-        for middleware in self.middleware:
-            if hasattr(middleware, "process_request") and middleware.process_request(request):
+        for process_request in self.requesting:
+            if process_request(request):
                 raise _Fallback  # a redirect to HTTPS, say
         request.user = get_user(request)  # every route needs it at once (the language)
         if route.accounts_only and not request.user.is_authenticated:
@@ -240,17 +248,21 @@ class LeanRoutes:
             response = _internal_error()
         else:
             response = _json(status, payload)
-        if response.status_code == 404:
-            response = self.locale.process_response(request, response)
-        else:  # as LocaleMiddleware answers for a path with no language in it
-            if is_language_prefix_patterns_used(_urlconf(request))[0]:
-                patch_vary_headers(response, ("Accept-Language",))
-            response.headers.setdefault("Content-Language", translation.get_language())
-        for middleware in reversed(self.answering):
-            response = middleware.process_response(request, response)
+        for process_response in self.answering:
+            response = process_response(request, response)
         for header, value in self._stamped_headers(request).items():
             if header not in response:
                 response[header] = value
+        return response
+
+    def _language_answer(self, request, response) -> HttpResponse:
+        """LocaleMiddleware's answer side for a path with no language in it, without its
+        lookup of the path's language; a 404 goes through it whole (its redirect check)."""
+        if response.status_code == 404:
+            return self.locale.process_response(request, response)
+        if is_language_prefix_patterns_used(_urlconf(request))[0]:
+            patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
         return response
 
     def _stamped_headers(self, request) -> dict[str, str]:
@@ -265,7 +277,7 @@ class LeanRoutes:
             for middleware in reversed(self.stamping):
                 blank = middleware.process_response(request, blank)
             headers = {k: v for k, v in blank.items() if k not in had}
-            if "EXCLUDE_URL_PREFIXES" not in repr(_policies()):
+            if not policy_varies_by_path():
                 _stamps[secure] = headers
         return headers
 

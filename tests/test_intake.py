@@ -140,6 +140,17 @@ def test_a_vote_is_taken_lean_and_answered_as_django_answers(routes):
     assert Ballot.objects.filter(poll=poll).count() == 1
 
 
+def test_a_vote_for_no_such_poll_is_answered_as_django_answers(routes):
+    # A 404 goes through LocaleMiddleware's own answer side (its redirect check).
+    user = UserFactory(preferred_language="kk")
+    lean, full = routes.both("/api/v1/polls/987654/votes", user=user, body={"choices": [1]})
+    assert lean.status_code == full.status_code == 404
+    assert lean.content == full.content
+    assert _headers(lean) == _headers(full)
+    assert lean.headers["content-language"] == "kk"
+    assert routes.handed_over == 0
+
+
 def test_refusals_come_in_the_users_language_and_in_the_one_asked_for(routes):
     poll = make_poll()
     user = UserFactory(preferred_language="kk")
@@ -267,7 +278,7 @@ def test_a_failure_after_the_service_is_a_500_and_never_a_second_run(routes):
         def process_response(self, request, response):
             raise RuntimeError("a header could not be written")
 
-    routes.lean.answering = [Broken(), *routes.lean.answering]
+    routes.lean.answering = [Broken().process_response, *routes.lean.answering]
     poll = make_poll()
     user = UserFactory()
     answer = routes.post(
