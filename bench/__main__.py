@@ -681,22 +681,26 @@ def measure_votes(server, polls, budget, codes, load_users, burst_users, args, n
     """The vote load (wrk) and the 10,000-vote burst, with their correctness checks."""
     report: dict = {}
     print("vote load ...", flush=True)
-    cpu0 = server.cpu_seconds()
-    load = run_wrk(
-        server, polls["load"], load_users, seconds=args.seconds, connections=args.connections
+    from polls.models import Ballot
+
+    v = measure_load(
+        server,
+        Ballot.objects.filter(poll_id=polls["load"]["id"]),
+        "voter",
+        poll=polls["load"],
+        sessions=load_users,
+        seconds=args.seconds,
+        connections=args.connections,
     )
-    cpu = server.cpu_seconds() - cpu0
-    time.sleep(2)  # requests still in flight when wrk stopped finish committing
-    accepted = int(load["by_status"].get("201", 0))
     check = correctness(polls["load"]["id"])
     report["vote_load"] = {
-        **load,
-        "votes_per_s": round(accepted / (load["duration_us"] / 1e6), 1),
-        "accepted": accepted,
-        "server_cpu_ms_per_vote": round(cpu * 1000 / max(accepted, 1), 2),
+        **v["load"],
+        "votes_per_s": v["per_s"],
+        "accepted": v["accepted"],
+        "server_cpu_ms_per_vote": v["cpu_ms_each"],
         **check,
-        "duplicates_sent": max(0, load["requests"] - len(load_users)),
-        "duplicates_accepted": max(0, accepted - len(load_users))
+        "duplicates_sent": max(0, v["load"]["requests"] - len(load_users)),
+        "duplicates_accepted": max(0, v["accepted"] - len(load_users))
         + check["voters_with_two_ballots"],
     }
 
@@ -854,10 +858,10 @@ def main() -> None:
 
     if not args.fanout_only:
         print("CPU per vote, stage by stage ...", flush=True)
-        report["cpu_breakdown"] = vote_cpu(ROOT, quick=args.quick)
+        report["cpu_breakdown"] = on_tree("vote_cpu", ROOT, 500 if args.quick else 3000)
         if shutil.which("valgrind"):
             print("instructions per vote (callgrind) ...", flush=True)
-            report["instructions"] = vote_instructions(ROOT, quick=args.quick)
+            report["instructions"] = on_tree("vote_instructions", ROOT, 100 if args.quick else 300)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(report, indent=2)
@@ -872,21 +876,11 @@ def main() -> None:
         print(f"saved bench/results/compare-{stamp}.json")
 
 
-def vote_cpu(tree: Path, *, quick: bool) -> dict:
-    """bench/vote_cpu.py (this file's copy) on the code of `tree`."""
-    out = WORK / f"vote-cpu-{tree.name}.json"
-    votes = "500" if quick else "3000"
-    command = [sys.executable, "-m", "bench.vote_cpu", "--tree", str(tree), "--votes", votes]
+def on_tree(script: str, tree: Path, votes: int) -> dict:
+    """bench/<script>.py (this file's copy) on the code of `tree`, `votes` votes: its report."""
+    out = WORK / f"{script}-{tree.name}.json"
+    command = [sys.executable, "-m", f"bench.{script}", "--tree", str(tree), "--votes", str(votes)]
     subprocess.run([*command, "--out", str(out)], cwd=tree, check=True)
-    return json.loads(out.read_text())
-
-
-def vote_instructions(tree: Path, *, quick: bool) -> dict:
-    """bench/vote_instructions.py (this file's copy) on the code of `tree`."""
-    out = WORK / f"vote-instr-{tree.name}.json"
-    votes = "100" if quick else "300"
-    command = [sys.executable, "-m", "bench.vote_instructions", "--tree", str(tree)]
-    subprocess.run([*command, "--votes", votes, "--out", str(out)], cwd=tree, check=True)
     return json.loads(out.read_text())
 
 
